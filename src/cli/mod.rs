@@ -1,0 +1,41 @@
+//! One file per subcommand, each with its own clap `Args` struct and `run`.
+
+pub mod check;
+pub mod common;
+pub mod compile;
+pub mod explain;
+pub mod interpret;
+
+use clap::{Parser, Subcommand};
+
+/// flowc: compile flows to AWS Step Functions, run them locally, deploy them.
+#[derive(Debug, Parser)]
+#[command(name = "flowc", version, about, long_about = None)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and validate flow files; print diagnostics.
+    Check(check::Args),
+    /// Compile a flow to ASL, EventBridge rules and IAM policy JSON.
+    Compile(compile::Args),
+    /// Run a state machine (or, later, a flow) locally on the embedded ASL engine.
+    Interpret(interpret::Args),
+    /// Describe a diagnostic code, with an example.
+    Explain(explain::Args),
+}
+
+/// Runs the subcommand; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Check(a) => check::run(a),
+        Command::Compile(a) => compile::run(a),
+        Command::Interpret(a) => interpret::run(a),
+        Command::Explain(a) => explain::run(a),
+    }
+}

@@ -1,0 +1,1 @@
+//! JSONata-mode expressions (to be written).

@@ -1,0 +1,13 @@
+//! The `flowc` binary: parses the command line and dispatches to `cli::*`.
+//!
+//! Exit codes: 0 success; 1 user errors found (diagnostics, failed execution); 2 usage or
+//! I/O error, invalid definition or input. A panic is a flowc bug.
+
+mod cli;
+
+use clap::Parser;
+
+fn main() {
+    let args = cli::Cli::parse();
+    std::process::exit(cli::run(args));
+}

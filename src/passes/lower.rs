@@ -1,0 +1,1 @@
+//! lower: IR → backend-ready plan (to be written).
