@@ -13,6 +13,7 @@
 
 pub mod backend;
 pub mod diagnostics;
+pub mod driver;
 pub mod engine;
 pub mod ir;
 pub mod options;

@@ -1,7 +1,23 @@
-//! `flowc compile FILE`: ASL, EventBridge rules, IAM policy (and the IR) as JSON.
+//! `flowc compile FILE`: ASL, EventBridge rules, IAM policy (and the IR) as JSON files.
 
 use super::common::{self, ErrorFormat};
-use std::path::PathBuf;
+use flowc::driver::{self, Artifacts};
+use flowc::options::{self, CompileOptions, ConfigFile};
+use std::path::{Path, PathBuf};
+
+/// The outputs `--emit` can select.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Emit {
+    /// `<Flow>.asl.json`: the state machine definition.
+    Asl,
+    /// `<Flow>.rules.json`: EventBridge rules / Scheduler schedules (scheduled or triggered
+    /// flows only).
+    Rules,
+    /// `<Flow>.iam.json`: the policy the state machine role needs.
+    Iam,
+    /// `<Flow>.ir.json`: the typed IR (for debugging).
+    Ir,
+}
 
 /// Arguments of `flowc compile`.
 #[derive(Debug, clap::Args)]
@@ -9,8 +25,32 @@ pub struct Args {
     /// The flow file.
     pub file: PathBuf,
     /// Output directory; without it the ASL is printed on stdout.
-    #[arg(short = 'o', long = "out-dir")]
+    #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// What to write (comma-separated). Default: asl,rules,iam.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Emit::Asl, Emit::Rules, Emit::Iam])]
+    pub emit: Vec<Emit>,
+    /// Decorators applied to every step that does not set them: `DECORATOR[:k=v,...]`.
+    #[arg(long = "with", value_name = "DECORATOR")]
+    pub with: Vec<String>,
+    /// Default foreach `MaxConcurrency`.
+    #[arg(long, value_name = "N", default_value_t = options::DEFAULT_MAX_WORKERS)]
+    pub max_workers: u32,
+    /// AWS Batch job queue (overrides `flowc.toml`).
+    #[arg(long, value_name = "Q")]
+    pub job_queue: Option<String>,
+    /// AWS Batch job definition (overrides `flowc.toml`).
+    #[arg(long, value_name = "ARN")]
+    pub job_definition: Option<String>,
+    /// Datastore location `s3://bucket/prefix` (overrides `flowc.toml`).
+    #[arg(long, value_name = "S3URL")]
+    pub datastore: Option<String>,
+    /// `flowc.toml` to read (default: the one beside the flow, if any).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the reasons for compile choices (Map kinds, …) on stderr.
+    #[arg(long)]
+    pub explain: bool,
     /// How diagnostics are printed.
     #[arg(long, value_enum, default_value_t)]
     pub error_format: ErrorFormat,
@@ -18,14 +58,88 @@ pub struct Args {
 
 /// Runs `flowc compile`.
 pub fn run(args: Args) -> i32 {
+    let file_name = args.file.display().to_string();
     let source = match common::read_source(&args.file) {
         Ok(s) => s,
         Err(c) => return c,
     };
-    let (_, diags) = flowc::check(&source, &Default::default());
-    common::print_diagnostics(args.error_format, &args.file.display().to_string(), &source, &diags);
-    if diags.iter().any(|d| d.is_error()) {
-        return common::EXIT_USER;
+    let opts = match options_from(&args) {
+        Ok(o) => o,
+        Err((name, text, d)) => {
+            common::print_diagnostics(args.error_format, &name, &text, &[d]);
+            return common::EXIT_USAGE;
+        }
+    };
+    match driver::build(&source, &opts) {
+        Ok(out) => {
+            common::print_diagnostics(args.error_format, &file_name, &source, &out.warnings);
+            if args.explain {
+                for line in &out.explain {
+                    eprintln!("explain: {line}");
+                }
+            }
+            write_outputs(&args, &out)
+        }
+        Err(diags) => {
+            common::print_diagnostics(args.error_format, &file_name, &source, &diags);
+            common::EXIT_USER
+        }
+    }
+}
+
+type OptionError = (String, String, flowc::diagnostics::Diagnostic);
+
+/// Builds the compile options: `flowc.toml` first, then flags.
+fn options_from(args: &Args) -> Result<CompileOptions, OptionError> {
+    let mut opts = CompileOptions { max_workers: args.max_workers, explain: args.explain, ..Default::default() };
+    if let Some((path, text)) = config_text(args) {
+        let cfg = ConfigFile::parse(&text).map_err(|d| (path.display().to_string(), text.clone(), d))?;
+        opts.deploy = cfg.deploy;
+    }
+    for w in &args.with {
+        opts.with.push(options::parse_with(w).map_err(|d| ("--with".to_string(), String::new(), d))?);
+    }
+    let d = &mut opts.deploy;
+    for (flag, slot) in [(&args.job_queue, &mut d.job_queue), (&args.job_definition, &mut d.job_definition), (&args.datastore, &mut d.datastore)] {
+        if flag.is_some() {
+            slot.clone_from(flag);
+        }
+    }
+    Ok(opts)
+}
+
+/// The text of the config file: `--config`, else `flowc.toml` beside the flow if present.
+fn config_text(args: &Args) -> Option<(PathBuf, String)> {
+    let path = match &args.config {
+        Some(p) => p.clone(),
+        None => args.file.parent().unwrap_or(Path::new(".")).join("flowc.toml"),
+    };
+    std::fs::read_to_string(&path).ok().map(|t| (path, t))
+}
+
+/// Writes the selected outputs into `--out-dir`, or the ASL on stdout.
+fn write_outputs(args: &Args, out: &Artifacts) -> i32 {
+    let Some(dir) = &args.out_dir else {
+        print!("{}", out.asl);
+        return common::EXIT_OK;
+    };
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("error: cannot create {}: {e}", dir.display());
+        return common::EXIT_USAGE;
+    }
+    for emit in &args.emit {
+        let (suffix, text) = match emit {
+            Emit::Asl => ("asl", Some(&out.asl)),
+            Emit::Rules => ("rules", out.rules.as_ref()),
+            Emit::Iam => ("iam", Some(&out.iam)),
+            Emit::Ir => ("ir", Some(&out.ir)),
+        };
+        let Some(text) = text else { continue };
+        let path = dir.join(format!("{}.{suffix}.json", out.flow_name));
+        if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return common::EXIT_USAGE;
+        }
     }
     common::EXIT_OK
 }
