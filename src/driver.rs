@@ -31,7 +31,10 @@ pub struct Artifacts {
 pub fn build(source: &str, opts: &CompileOptions) -> Result<Artifacts, Vec<Diagnostic>> {
     let (flow, diags) = crate::check(source, opts);
     match flow {
-        Some(_) => Err(vec![Diagnostic::error("E0599", "code generation is not available yet")]),
+        Some(_) => Err(vec![Diagnostic::error(
+            "E0599",
+            "code generation is not available yet",
+        )]),
         None => Err(diags),
     }
 }

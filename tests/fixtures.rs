@@ -21,7 +21,10 @@ fn main() {
     for path in flows("fixtures/err") {
         trials.push(trial("err", path, check_err));
     }
-    trials.push(Trial::test("snapshots_are_all_referenced", check_unreferenced));
+    trials.push(Trial::test(
+        "snapshots_are_all_referenced",
+        check_unreferenced,
+    ));
     libtest_mimic::run(&args, trials).exit();
 }
 
@@ -36,19 +39,26 @@ fn flows(dir: &str) -> Vec<PathBuf> {
 }
 
 fn stem(path: &Path) -> String {
-    path.file_stem().unwrap_or_default().to_string_lossy().into_owned()
+    path.file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn trial(kind: &'static str, path: PathBuf, f: fn(&Path, &str) -> Result<(), Failed>) -> Trial {
     let name = format!("{kind}::{}", stem(&path));
     Trial::test(name, move || {
-        let source = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let source =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         f(&path, &source)
     })
 }
 
 fn relative(path: &Path) -> String {
-    path.strip_prefix(ROOT).unwrap_or(path).display().to_string()
+    path.strip_prefix(ROOT)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// Runs an insta assertion with the project's snapshot settings, turning a mismatch panic
@@ -60,15 +70,25 @@ fn snapshot(kind: &str, path: &Path, content: String) -> Result<(), Failed> {
     settings.set_input_file(path);
     settings.set_omit_expression(true);
     let name = format!("{kind}__{}", stem(path));
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| settings.bind(|| insta::assert_snapshot!(name.clone(), content))))
-        .map_err(|_| Failed::from(format!("snapshot {name} does not match (see the diff above)")))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        settings.bind(|| insta::assert_snapshot!(name.clone(), content))
+    }))
+    .map_err(|_| {
+        Failed::from(format!(
+            "snapshot {name} does not match (see the diff above)"
+        ))
+    })
 }
 
 fn check_ok(path: &Path, source: &str) -> Result<(), Failed> {
     let out = flowc::driver::build(source, &CompileOptions::default()).map_err(|diags| {
-        format!("expected to compile, got:\n{}", render_human(&relative(path), source, &diags, false, 80))
+        format!(
+            "expected to compile, got:\n{}",
+            render_human(&relative(path), source, &diags, false, 80)
+        )
     })?;
-    let again = flowc::driver::build(source, &CompileOptions::default()).map_err(|_| "second compile failed")?;
+    let again = flowc::driver::build(source, &CompileOptions::default())
+        .map_err(|_| "second compile failed")?;
     if again.asl != out.asl || again.rules != out.rules || again.iam != out.iam {
         return Err("output is not deterministic: two compiles differ".into());
     }
@@ -78,7 +98,10 @@ fn check_ok(path: &Path, source: &str) -> Result<(), Failed> {
     }
     text.push_str(&format!("--- IAM ---\n{}", out.iam));
     if !out.warnings.is_empty() {
-        text.push_str(&format!("--- warnings ---\n{}", render_human(&relative(path), source, &out.warnings, false, 80)));
+        text.push_str(&format!(
+            "--- warnings ---\n{}",
+            render_human(&relative(path), source, &out.warnings, false, 80)
+        ));
     }
     snapshot("ok", path, text)
 }
@@ -95,23 +118,41 @@ fn check_err(path: &Path, source: &str) -> Result<(), Failed> {
     }
     for d in &diags {
         for l in &d.labels {
-            if l.span.end > source.len() || !source.is_char_boundary(l.span.start) || !source.is_char_boundary(l.span.end) {
-                return Err(format!("{}: label span {:?} is not inside the source", d.code, l.span).into());
+            if l.span.end > source.len()
+                || !source.is_char_boundary(l.span.start)
+                || !source.is_char_boundary(l.span.end)
+            {
+                return Err(format!(
+                    "{}: label span {:?} is not inside the source",
+                    d.code, l.span
+                )
+                .into());
             }
         }
     }
-    snapshot("err", path, render_human(&relative(path), source, &diags, false, 80))
+    snapshot(
+        "err",
+        path,
+        render_human(&relative(path), source, &diags, false, 80),
+    )
 }
 
 fn check_unreferenced() -> Result<(), Failed> {
     let live: Vec<String> = flows("fixtures/ok")
         .iter()
         .map(|p| format!("ok__{}.snap", stem(p)))
-        .chain(flows("fixtures/err").iter().map(|p| format!("err__{}.snap", stem(p))))
+        .chain(
+            flows("fixtures/err")
+                .iter()
+                .map(|p| format!("err__{}.snap", stem(p))),
+        )
         .collect();
     let dir = Path::new(ROOT).join("snapshots");
     let mut stale = vec![];
-    for entry in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?.flatten() {
+    for entry in std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+    {
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.ends_with(".snap") && name.contains("__") && !live.contains(&name) {
             stale.push(name);

@@ -91,16 +91,26 @@ type OptionError = (String, String, flowc::diagnostics::Diagnostic);
 
 /// Builds the compile options: `flowc.toml` first, then flags.
 fn options_from(args: &Args) -> Result<CompileOptions, OptionError> {
-    let mut opts = CompileOptions { max_workers: args.max_workers, explain: args.explain, ..Default::default() };
+    let mut opts = CompileOptions {
+        max_workers: args.max_workers,
+        explain: args.explain,
+        ..Default::default()
+    };
     if let Some((path, text)) = config_text(args) {
-        let cfg = ConfigFile::parse(&text).map_err(|d| (path.display().to_string(), text.clone(), d))?;
+        let cfg =
+            ConfigFile::parse(&text).map_err(|d| (path.display().to_string(), text.clone(), d))?;
         opts.deploy = cfg.deploy;
     }
     for w in &args.with {
-        opts.with.push(options::parse_with(w).map_err(|d| ("--with".to_string(), String::new(), d))?);
+        opts.with
+            .push(options::parse_with(w).map_err(|d| ("--with".to_string(), String::new(), d))?);
     }
     let d = &mut opts.deploy;
-    for (flag, slot) in [(&args.job_queue, &mut d.job_queue), (&args.job_definition, &mut d.job_definition), (&args.datastore, &mut d.datastore)] {
+    for (flag, slot) in [
+        (&args.job_queue, &mut d.job_queue),
+        (&args.job_definition, &mut d.job_definition),
+        (&args.datastore, &mut d.datastore),
+    ] {
         if flag.is_some() {
             slot.clone_from(flag);
         }
@@ -112,7 +122,11 @@ fn options_from(args: &Args) -> Result<CompileOptions, OptionError> {
 fn config_text(args: &Args) -> Option<(PathBuf, String)> {
     let path = match &args.config {
         Some(p) => p.clone(),
-        None => args.file.parent().unwrap_or(Path::new(".")).join("flowc.toml"),
+        None => args
+            .file
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("flowc.toml"),
     };
     std::fs::read_to_string(&path).ok().map(|t| (path, t))
 }

@@ -1,0 +1,218 @@
+//! Drives the real `flowc` binary: exit codes, output files, options, help text.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const SPEC_EXAMPLE: &str = "fixtures/ok/spec_example.flow";
+
+fn flowc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the flowc binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn snapshot(name: &str, content: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/cli"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| insta::assert_snapshot!(name, content));
+}
+
+/// The first invalid fixture whose name starts with `prefix`.
+fn err_fixture(prefix: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/err");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix) && n.ends_with(".flow"))
+        .collect();
+    names.sort();
+    format!(
+        "fixtures/err/{}",
+        names.first().expect("a fixture with that prefix")
+    )
+}
+
+#[test]
+fn help_texts() {
+    for (name, args) in [
+        ("help", vec!["--help"]),
+        ("help_compile", vec!["compile", "--help"]),
+        ("help_check", vec!["check", "--help"]),
+    ] {
+        let out = flowc(&args);
+        assert!(out.status.success());
+        snapshot(name, &text(&out.stdout));
+    }
+}
+
+#[test]
+fn check_valid_flow_exits_0() {
+    let out = flowc(&["check", SPEC_EXAMPLE]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn check_invalid_flow_exits_1_with_code() {
+    let fixture = err_fixture("E03");
+    let out = flowc(&["check", &fixture]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("flowc::E03"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "NO_COLOR output has no escape codes"
+    );
+}
+
+#[test]
+fn check_missing_file_exits_2() {
+    let out = flowc(&["check", "no/such/file.flow"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read no/such/file.flow"));
+}
+
+#[test]
+fn error_format_json_is_one_object_per_diagnostic() {
+    let fixture = err_fixture("E03");
+    let out = flowc(&["check", "--error-format", "json", &fixture]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = text(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert!(!lines.is_empty());
+    for d in &lines {
+        assert!(d["code"].as_str().unwrap().starts_with("flowc::E"));
+        assert_eq!(d["file"], fixture.as_str());
+        assert!(d["labels"][0]["line"].as_u64().unwrap() >= 1);
+    }
+}
+
+#[test]
+fn compile_prints_asl_on_stdout() {
+    let out = flowc(&["compile", SPEC_EXAMPLE]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let asl: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is the ASL JSON");
+    assert!(asl["States"].is_object() && asl["StartAt"].is_string());
+}
+
+#[test]
+fn compile_writes_selected_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = flowc(&[
+        "compile",
+        SPEC_EXAMPLE,
+        "-o",
+        d,
+        "--emit",
+        "asl,rules,iam,ir",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for suffix in ["asl", "rules", "iam", "ir"] {
+        let path = dir.path().join(format!("CountryModels.{suffix}.json"));
+        let body =
+            std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} written", path.display()));
+        serde_json::from_str::<serde_json::Value>(&body).expect("valid JSON");
+    }
+    let only = tempfile::tempdir().unwrap();
+    let out = flowc(&[
+        "compile",
+        SPEC_EXAMPLE,
+        "-o",
+        only.path().to_str().unwrap(),
+        "--emit",
+        "iam",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let files: Vec<_> = std::fs::read_dir(only.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        files,
+        vec![std::ffi::OsString::from("CountryModels.iam.json")]
+    );
+}
+
+#[test]
+fn compile_is_byte_identical_across_runs() {
+    let a = flowc(&["compile", SPEC_EXAMPLE]);
+    let b = flowc(&["compile", SPEC_EXAMPLE]);
+    assert!(a.status.success());
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn deploy_values_come_from_flags_and_flowc_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = dir.path().join("f.flow");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(SPEC_EXAMPLE),
+        &flow,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("flowc.toml"),
+        "[deploy]\njob_queue = \"queue-from-toml\"\ndatastore = \"s3://bkt/pre\"\n",
+    )
+    .unwrap();
+    let flow = flow.to_str().unwrap();
+    let out = flowc(&["compile", flow, "--with", "batch:queue=unused"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let asl = text(&out.stdout);
+    assert!(
+        asl.contains("bkt"),
+        "datastore bucket from flowc.toml reaches the ASL"
+    );
+    let out = flowc(&["compile", flow, "--datastore", "s3://flagbucket/p"]);
+    assert!(
+        text(&out.stdout).contains("flagbucket"),
+        "the flag overrides flowc.toml"
+    );
+}
+
+#[test]
+fn bad_with_is_a_usage_error() {
+    let out = flowc(&["compile", SPEC_EXAMPLE, "--with", "retry:times"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("E0601"));
+}
+
+#[test]
+fn bad_flowc_toml_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = dir.path().join("f.flow");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(SPEC_EXAMPLE),
+        &flow,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("flowc.toml"), "[deploy]\nqueue = \"x\"\n").unwrap();
+    let out = flowc(&["compile", flow.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("E0602"));
+}
+
+#[test]
+fn explain_known_and_unknown_codes() {
+    let out = flowc(&["explain", "flowc::E0601"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("--with"));
+    let out = flowc(&["explain", "E9999"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = flowc(&["explain"]);
+    assert!(text(&out.stdout).lines().count() >= 2);
+}
