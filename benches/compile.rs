@@ -123,7 +123,7 @@ fn whole_process() {
     }
     let bin = format!("{root}/target/release/flowc");
     let base = report("process: `true` (baseline)", 100, || {
-        run(Command::new("true"))
+        run(&mut Command::new("true"))
     });
     for flow in ["helloworld", "spec_example", "movie_stats"] {
         let path = format!("{root}/fixtures/ok/{flow}.flow");
