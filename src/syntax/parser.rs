@@ -349,7 +349,7 @@ impl Builder {
         let (mut value, mut target) = (None, None);
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::string => value = Some(self.string(&p)),
+                Rule::case_value => value = Some(self.string(&p)),
                 Rule::target => target = Some(self.name(&p, "a step name")),
                 _ => {}
             }

@@ -59,7 +59,7 @@ fn expected_words(rule: Rule) -> &'static [&'static str] {
         Rule::string_list => &["a list of strings"],
         Rule::next_stmt | Rule::kw_next => &["`next`"],
         Rule::next_switch | Rule::kw_switch => &["`switch`"],
-        Rule::case => &["a case (`\"value\" => step`)"],
+        Rule::case | Rule::case_value => &["a case (`\"value\" => step`)"],
         Rule::next_foreach | Rule::next_targets | Rule::target | Rule::step_name => {
             &["a step name"]
         }

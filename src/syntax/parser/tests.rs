@@ -359,6 +359,12 @@ fn e0101_empty_file_and_trailing_junk() {
 }
 
 #[test]
+fn e0101_empty_switch() {
+    let (_, msg, _) = err(&wrap_step("next switch x { }"));
+    assert_eq!(msg, "expected a case (`\"value\" => step`), found `}`");
+}
+
+#[test]
 fn e0101_param_type() {
     assert_eq!(err("flow F { param x int }").1, "expected `:`, found `int`");
     let (code, msg, _) = err("flow F { param x: 3 }");
