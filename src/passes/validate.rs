@@ -26,7 +26,8 @@ pub const CODES: &[CodeInfo] = &[
         code: "E0301",
         title: "no `start` step",
         example: "flow F { step end { run \"x\" } }",
-        explanation: "Every run begins with the step named `start`. Add it, or rename the first step.",
+        explanation:
+            "Every run begins with the step named `start`. Add it, or rename the first step.",
     },
     CodeInfo {
         code: "E0302",
@@ -72,7 +73,9 @@ is never reached would never run. Lead to it from another step, or remove it.",
     CodeInfo {
         code: "E0308",
         title: "malformed split",
-        example: "step start { run \"x\" next a, b }\nstep a { run \"y\" next end }\nstep b { run \"z\" next c }",
+        example: "step start { run \"x\" next a, b }\n\
+step a { run \"y\" next switch m { \"1\" => j, \"2\" => end } }\n\
+step b { run \"z\" next j }\nstep j { run \"w\" next end }",
         explanation: "The branches of a static split `next a, b` run in parallel and all meet in \
 one join step, which receives their outputs. Each branch is a self-contained part of the graph: \
 it is entered only from the split, nothing leaves it except through the join (a switch inside a \
@@ -82,11 +85,14 @@ nested split has its own join.",
     CodeInfo {
         code: "E0309",
         title: "malformed foreach",
-        example: "step start { run \"x\" next body foreach items }\nstep body { run \"y\" next join }\n\
-step other { run \"z\" next join }",
-        explanation: "The body of `next body foreach NAME` (one or more steps) runs once per item \
-and ends in one join step, which receives the outputs of all items. The body is entered only \
-from the foreach step, and its join is reached only from the body.",
+        example: "step start { run \"x\" next switch m { \"all\" => fan, \"one\" => body } }\n\
+step fan { run \"y\" next body foreach items }\nstep body { run \"z\" next j }",
+        explanation:
+            "The body of `next body foreach NAME` runs once per item and ends in one join \
+step, which receives the outputs of all items. The body is the step `body`, and when `body` \
+splits, iterates or switches, everything up to that structure's own join (or convergence); \
+the step after it is the foreach's join. The body is entered only from the foreach step, and \
+its join is reached only from the body.",
     },
     CodeInfo {
         code: "E0310",
@@ -149,8 +155,10 @@ fn shape(flow: &ir::Flow, graph: &Graph, diags: &mut Vec<Diagnostic>) {
             diags.push(missing_step(flow, name, code));
         }
     }
-    for step in &flow.steps {
-        next_present(flow, step, end, diags);
+    if end.is_some() {
+        for step in &flow.steps {
+            next_present(step, end, diags);
+        }
     }
     let Some(start) = start else { return };
     for &p in graph.pred(start) {
@@ -165,7 +173,9 @@ fn shape(flow: &ir::Flow, graph: &Graph, diags: &mut Vec<Diagnostic>) {
         );
     }
     let (_, back) = graph.dfs(start);
-    for (from, to) in back.into_iter().filter(|&(_, to)| to != start) {
+    // Edges into `start` and out of `end` were reported above.
+    let reported = |from: StepId, to: StepId| to == start || Some(from) == end;
+    for (from, to) in back.into_iter().filter(|&(f, t)| !reported(f, t)) {
         diags.push(cycle(flow, from, to));
     }
     unreachable(flow, graph, start, diags);
@@ -179,16 +189,25 @@ fn missing_step(flow: &ir::Flow, name: &str, code: &'static str) -> Diagnostic {
     };
     Diagnostic::error(code, format!("flow `{}` has no `{name}` step", flow.name))
         .with_primary(flow.name_span, format!("no step named `{name}`"))
-        .with_help(format!("add `step {name} {{ … }}`: {role}"))
+        .with_help(missing_help(flow, name, role))
+}
+
+/// Help for a missing `start`/`end`: names the steps that look like the intended one.
+fn missing_help(flow: &ir::Flow, name: &str, role: &str) -> String {
+    let candidates: Vec<&str> = if name == "end" {
+        let ends = flow.steps.iter().filter(|s| s.next == Transition::End);
+        ends.map(|s| s.name.as_str()).collect()
+    } else {
+        vec![]
+    };
+    match candidates.as_slice() {
+        [one] => format!("rename step `{one}` to `{name}`, or add `step {name} {{ … }}`: {role}"),
+        _ => format!("add `step {name} {{ … }}`: {role}"),
+    }
 }
 
 /// E0304 for `end` with a `next`, E0305 for another step without one.
-fn next_present(
-    flow: &ir::Flow,
-    step: &ir::Step,
-    end: Option<StepId>,
-    diags: &mut Vec<Diagnostic>,
-) {
+fn next_present(step: &ir::Step, end: Option<StepId>, diags: &mut Vec<Diagnostic>) {
     let is_end = Some(step.id) == end;
     let has_next = step.next != Transition::End;
     if is_end && has_next {
@@ -200,11 +219,7 @@ fn next_present(
                 ),
         );
     } else if !is_end && !has_next {
-        let help = if end.is_some() || flow.steps.len() < 2 {
-            "add `next end`, or `next` with the step that follows"
-        } else {
-            "add a `next`, or name this step `end` if it is the last one"
-        };
+        let help = "add `next end`, or `next` with the step that follows";
         diags.push(
             Diagnostic::error("E0305", format!("step `{}` has no `next`", step.name))
                 .with_primary(step.span, "the run cannot continue after this step")
@@ -267,18 +282,37 @@ fn joins(flow: &mut ir::Flow, graph: &Graph, diags: &mut Vec<Diagnostic>) {
     let (order, _) = graph.dfs(start);
     let ipdom = graph.post_dominators(&order);
     for i in 0..flow.steps.len() {
-        let id = StepId(i as u32);
-        let joined = match &flow.steps[i].next {
-            Transition::Split { targets, .. } => {
-                split_join(flow, graph, &ipdom, id, targets, diags)
+        if let Transition::Split { targets, .. } = &flow.steps[i].next {
+            let joined = split_join(flow, graph, &ipdom, StepId(i as u32), targets, diags);
+            if let Transition::Split { join, .. } = &mut flow.steps[i].next {
+                *join = joined;
             }
-            Transition::Foreach { body, .. } => foreach_join(flow, graph, &ipdom, id, *body, diags),
-            _ => None,
-        };
-        match &mut flow.steps[i].next {
-            Transition::Split { join, .. } | Transition::Foreach { join, .. } => *join = joined,
-            _ => {}
         }
+    }
+    for i in 0..flow.steps.len() {
+        if let Transition::Foreach { body, .. } = &flow.steps[i].next {
+            let joined = foreach_join(flow, graph, &ipdom, StepId(i as u32), *body, diags);
+            if let Transition::Foreach { join, .. } = &mut flow.steps[i].next {
+                *join = joined;
+            }
+        }
+    }
+}
+
+/// The step that follows the block starting at `n`: its successor for a linear step; for a
+/// split, the step after its join's block; for a foreach, the step after the block of its
+/// join; for a switch, the step where its cases converge. `None` for `end` or a malformed
+/// split. Split joins must be filled in already; the graph is acyclic.
+fn block_exit(flow: &ir::Flow, ipdom: &[Option<StepId>], n: StepId) -> Option<StepId> {
+    match &flow.step(n).next {
+        Transition::End => None,
+        Transition::Linear(m) => Some(*m),
+        Transition::Split { join, .. } => block_exit(flow, ipdom, (*join)?),
+        Transition::Foreach { body, .. } => {
+            let join = block_exit(flow, ipdom, *body)?;
+            block_exit(flow, ipdom, join)
+        }
+        Transition::Switch { .. } => ipdom[n.index()],
     }
 }
 
@@ -459,7 +493,9 @@ fn join_inputs(
     ok
 }
 
-/// The join of the foreach at `at` (body first step `body`), or `None` (E0309).
+/// The join of the foreach at `at` (body first step `body`), or `None` (E0309): the step
+/// after the body's block (see [`block_exit`]), so `next b foreach xs` with `b → j` joins at
+/// `j`, and a body that starts with a split runs through that split's join.
 fn foreach_join(
     flow: &ir::Flow,
     graph: &Graph,
@@ -468,7 +504,21 @@ fn foreach_join(
     body: StepId,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<StepId> {
-    let join = ipdom[body.index()]?;
+    let Some(join) = block_exit(flow, ipdom, body) else {
+        if flow.step(body).next == Transition::End {
+            let d = Diagnostic::error(
+                "E0309",
+                format!("the foreach at `{}` has no join step", flow.step(at).name),
+            )
+            .with_primary(flow.step(body).span, "the body ends the flow")
+            .with_secondary(flow.step(at).span, "the foreach")
+            .with_help(
+                "the body's results are gathered by a join step after it; add one before `end`",
+            );
+            diags.push(d);
+        }
+        return None;
+    };
     let region = graph.region(body, Some(join));
     let mut ok = entries(flow, graph, at, body, &region, "the foreach body", diags);
     let inside = |p: StepId| region[p.index()];
@@ -636,7 +686,9 @@ fn parameters(flow: &ir::Flow, diags: &mut Vec<Diagnostic>) {
         else {
             continue;
         };
-        let Some(default) = flow.param(name).and_then(|p| p.default.as_ref()) else {
+        // A parameter of another type was reported by resolve (E0210).
+        let json = flow.param(name).filter(|p| p.ty == ir::ParamType::Json);
+        let Some(default) = json.and_then(|p| p.default.as_ref()) else {
             continue;
         };
         if !default.value.is_array() {
