@@ -283,6 +283,8 @@ fn wrong_argument_type_names_both_types() {
         d.message,
         "argument `times` of `@retry` must be a non-negative integer, not a negative integer"
     );
+    let d = one(&simple("@retry(times=\"2\")", ""));
+    assert_eq!(d.help.as_deref(), Some("write the value without quotes: `times=2`"));
     let d = one(&simple("@environment(vars={\"A\": 1})", ""));
     assert_eq!(d.code, "E0214");
 }
@@ -554,7 +556,7 @@ fn switch_escaping_a_branch_is_reported_at_the_bypass() {
         diags[0]
             .labels
             .iter()
-            .any(|l| l.message.contains("bypasses `j`")),
+            .any(|l| l.message.contains("skips `j`")),
         "{diags:#?}"
     );
 }

@@ -349,7 +349,7 @@ fn split_join(
         .iter()
         .map(|&t| graph.region(t, Some(join)))
         .collect();
-    if let Some(d) = overlap(flow, ipdom, targets, &regions, join) {
+    if let Some(d) = overlap(flow, ipdom, (at, targets), &regions, join) {
         diags.push(split(d.with_help(
             "nothing may leave a branch except through the join; a switch inside a branch must \
              converge before the join",
@@ -370,49 +370,51 @@ fn split_join(
 fn overlap(
     flow: &ir::Flow,
     ipdom: &[Option<StepId>],
-    targets: &[StepId],
+    (at, targets): (StepId, &[StepId]),
     regions: &[Vec<bool>],
     join: StepId,
 ) -> Option<Diagnostic> {
     let shared = (0..flow.steps.len()).find(|&n| regions.iter().filter(|r| r[n]).count() > 1)?;
     let x = StepId(shared as u32);
+    let name = |id: StepId| flow.step(id).name.as_str();
     let branches: Vec<&str> = targets
         .iter()
         .zip(regions)
         .filter(|(_, r)| r[shared])
-        .map(|(t, _)| flow.step(*t).name.as_str())
+        .map(|(t, _)| name(*t))
         .collect();
-    let mut d = Diagnostic::error(
-        "E0308",
-        format!(
-            "branches `{}` of a split meet at `{}`, but it is not their join",
-            branches.join("` and `"),
-            flow.step(x).name
-        ),
-    )
-    .with_primary(
-        flow.step(x).span,
-        format!("reached from branches `{}`", branches.join("` and `")),
-    );
+    let meet = format!("reached from branches `{}`", branches.join("` and `"));
+    // A step of a branch from which some path reaches `x` and some path avoids it.
     let bypass = (0..flow.steps.len()).map(|n| StepId(n as u32)).find(|&n| {
         regions.iter().any(|r| r[n.index()] && r[shared])
             && !graph::post_dominates(ipdom, x, n)
-            && flow.steps[n.index()].next != Transition::End
             && graph::successors(&flow.step(n).next)
                 .iter()
                 .any(|&s| graph::post_dominates(ipdom, x, s))
     });
-    if let Some(n) = bypass {
-        d = d.with_secondary(
-            flow.step(n).span,
-            format!(
-                "a path from here bypasses `{}` and reaches `{}`",
-                flow.step(x).name,
-                flow.step(join).name
-            ),
+    let Some(n) = bypass else {
+        let msg = format!(
+            "branches `{}` of the split at `{}` meet at `{}` before their join `{}`",
+            branches.join("` and `"),
+            name(at),
+            name(x),
+            name(join)
         );
-    }
-    Some(d)
+        return Some(Diagnostic::error("E0308", msg).with_primary(flow.step(x).span, meet));
+    };
+    let msg = format!(
+        "a path leaves a branch of the split at `{}` without passing `{}`, where the branches meet",
+        name(at),
+        name(x)
+    );
+    Some(
+        Diagnostic::error("E0308", msg)
+            .with_primary(
+                flow.step(n).span,
+                format!("a path from here skips `{}`", name(x)),
+            )
+            .with_secondary(flow.step(x).span, meet),
+    )
 }
 
 /// Checks that `region` (entered at `entry` from `at`) has no other entry; E0308/E0309.
@@ -449,7 +451,7 @@ fn entries(
             diags.push(
                 Diagnostic::error(
                     code,
-                    format!("step `{pn}` leads into {what} at `{an}` from outside"),
+                    format!("step `{pn}` enters {what} at `{an}` from outside"),
                 )
                 .with_primary(flow.step(p).span, format!("leads to `{nn}`"))
                 .with_secondary(flow.step(n).span, format!("inside {what} at `{an}`"))
@@ -520,7 +522,15 @@ fn foreach_join(
         return None;
     };
     let region = graph.region(body, Some(join));
-    let mut ok = entries(flow, graph, at, body, &region, "the foreach body", diags);
+    let mut ok = entries(
+        flow,
+        graph,
+        at,
+        body,
+        &region,
+        "the body of the foreach",
+        diags,
+    );
     let inside = |p: StepId| region[p.index()];
     ok &= join_inputs(flow, graph, at, join, &inside, "foreach", diags);
     ok.then_some(join)

@@ -414,7 +414,12 @@ impl Resolver<'_> {
                 arg.value.span,
                 format!("expected {}", ty.describe()),
             );
-            self.push(d);
+            self.push(match unquoted(&arg.value, ty) {
+                Some(text) => {
+                    d.with_help(format!("write the value without quotes: `{name}={text}`"))
+                }
+                None => d,
+            });
             return false;
         }
         self.check_keys(&arg.value, site);
@@ -483,7 +488,8 @@ impl Resolver<'_> {
                             format!("key \"{}\" appears twice in this object", key.value),
                         );
                         let d = site.primary(d, key.span, "repeated key");
-                        self.push(site.secondary(d, prev, "first here"));
+                        let d = site.secondary(d, prev, "first here");
+                        self.push(d.with_help("remove one of them; keys of an object are unique"));
                     } else {
                         seen.insert(&key.value, key.span);
                     }
@@ -698,6 +704,17 @@ fn environment(a: &Args) -> ir::Environment {
         }
     }
     ir::Environment { vars }
+}
+
+/// For a string literal whose text would have type `ty` unquoted (`"2"` for a count, `"true"`
+/// for a boolean), that text.
+fn unquoted(lit: &ast::Literal, ty: Ty) -> Option<String> {
+    let LiteralKind::String(text) = &lit.kind else {
+        return None;
+    };
+    let value: serde_json::Value = serde_json::from_str(text.trim()).ok()?;
+    let fits = crate::options::literal(&value);
+    ty.accepts(&fits).then(|| text.trim().to_string())
 }
 
 /// `a`, `b` and `c` with backquotes.
