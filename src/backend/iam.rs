@@ -122,6 +122,19 @@ impl Datastore {
         }
     }
 
+    /// The object ARN of `bucket`/`key` as far as they are literal: a computed key is scoped to
+    /// the datastore prefix when the bucket is the datastore's (or computed too), else to the
+    /// whole bucket.
+    fn object(&self, bucket: Option<String>, key: Option<String>) -> String {
+        let key = match (&bucket, key) {
+            (_, Some(k)) => k,
+            (Some(b), None) if *b != self.bucket => "*".into(),
+            _ => self.pattern(),
+        };
+        let bucket = bucket.unwrap_or_else(|| self.bucket.clone());
+        format!("arn:aws:s3:::{bucket}/{key}")
+    }
+
     /// `<prefix>/*`, or `*` for a datastore at the bucket root.
     fn pattern(&self) -> String {
         if self.prefix.is_empty() {
@@ -202,9 +215,8 @@ fn task(state: &Value, store: &Datastore, uses: &mut Uses) {
                 .insert(definition_arn(param(params, "JobDefinition")));
         }
         "s3:getObject" => {
-            let key = param(params, "Key").unwrap_or_else(|| store.pattern());
-            let bucket = param(params, "Bucket").unwrap_or_else(|| store.bucket.clone());
-            uses.get.insert(format!("arn:aws:s3:::{bucket}/{key}"));
+            let object = store.object(param(params, "Bucket"), param(params, "Key"));
+            uses.get.insert(object);
         }
         "s3:listObjectsV2" => {
             let bucket = param(params, "Bucket").unwrap_or_else(|| store.bucket.clone());
@@ -215,9 +227,8 @@ fn task(state: &Value, store: &Datastore, uses: &mut Uses) {
             uses.list.insert((format!("arn:aws:s3:::{bucket}"), prefix));
         }
         "s3:putObject" => {
-            let key = param(params, "Key").unwrap_or_else(|| store.pattern());
-            let bucket = param(params, "Bucket").unwrap_or_else(|| store.bucket.clone());
-            uses.put.insert(format!("arn:aws:s3:::{bucket}/{key}"));
+            let object = store.object(param(params, "Bucket"), param(params, "Key"));
+            uses.put.insert(object);
         }
         _ => {}
     }
