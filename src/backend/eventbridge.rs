@@ -298,3 +298,26 @@ pub fn fit(base: &str, suffix: &str) -> String {
     let cut: String = base.chars().take(keep).collect();
     format!("{cut}-{}{suffix}", &hash[..8])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_names_are_kept() {
+        assert_eq!(name("proj-Flow", "schedule"), "proj-Flow-schedule");
+        assert_eq!(fit(&"a".repeat(64), ""), "a".repeat(64));
+    }
+
+    #[test]
+    fn long_names_get_a_hash_before_the_suffix() {
+        let n = name(&"a".repeat(60), "trigger");
+        assert_eq!(n.len(), NAME_LIMIT);
+        assert!(n.starts_with(&"a".repeat(47)));
+        assert!(n.ends_with("-trigger"));
+        let hash = &n[48..56];
+        assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()), "{n}");
+        assert_ne!(n, name(&"a".repeat(61), "trigger"));
+        assert_eq!(fit(&"b".repeat(65), "").len(), NAME_LIMIT);
+    }
+}

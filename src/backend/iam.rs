@@ -385,3 +385,70 @@ fn distributed_map(flow: &ir::Flow, out: &mut Vec<Statement>) {
         "A distributed Map state tracks and stops its child executions.",
     ));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn job_definition_arns() {
+        let prefix = "arn:aws:batch:${AWS::Region}:${AWS::AccountId}:job-definition";
+        assert_eq!(definition_arn(Some("d".into())), format!("{prefix}/d:*"));
+        assert_eq!(definition_arn(Some("d:4".into())), format!("{prefix}/d:4"));
+        assert_eq!(definition_arn(None), format!("{prefix}/*"));
+        let arn = "arn:aws:batch:eu-west-1:1:job-definition/d:1";
+        assert_eq!(definition_arn(Some(arn.into())), arn);
+    }
+
+    #[test]
+    fn computed_parameters_are_not_literal() {
+        let p = json!({"Key": "{% $states.input.k %}", "Bucket": "b", "Prefix.$": "$.p"});
+        let p = p.as_object();
+        assert_eq!(param(p, "Key"), None);
+        assert_eq!(param(p, "Bucket"), Some("b".into()));
+        assert_eq!(param(p, "Prefix"), None);
+    }
+
+    #[test]
+    fn datastore_from_options() {
+        let mut opts = CompileOptions::default();
+        let placeholder = Datastore::of(&opts);
+        assert_eq!(
+            placeholder.object(None, None),
+            "arn:aws:s3:::${DatastoreBucket}/${DatastorePrefix}/*"
+        );
+        opts.deploy.datastore = Some("s3://bkt".into());
+        let root = Datastore::of(&opts);
+        assert_eq!(root.object(None, None), "arn:aws:s3:::bkt/*");
+        opts.deploy.datastore = Some("s3://bkt/a/b/".into());
+        let nested = Datastore::of(&opts);
+        assert_eq!(nested.object(None, None), "arn:aws:s3:::bkt/a/b/*");
+        assert_eq!(
+            nested.object(Some("other".into()), None),
+            "arn:aws:s3:::other/*"
+        );
+        assert_eq!(
+            nested.object(Some("x".into()), Some("k.json".into())),
+            "arn:aws:s3:::x/k.json"
+        );
+    }
+
+    #[test]
+    fn empty_definition_gives_no_statements() {
+        let f = ir::Flow {
+            name: "F".into(),
+            name_span: Default::default(),
+            params: vec![],
+            steps: vec![],
+            decorators: Default::default(),
+        };
+        let policy = emit(
+            &json!({"StartAt": "p", "States": {"p": {"Type": "Pass", "End": true}}}),
+            &f,
+            &CompileOptions::default(),
+        );
+        assert_eq!(policy["PolicyDocument"]["Statement"], json!([]));
+        assert_eq!(policy["PolicyName"], "F-state-machine");
+    }
+}

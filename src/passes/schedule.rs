@@ -338,26 +338,39 @@ e.g. `0 10 * * ? *` (every day) or `0 10 ? * MON *` (Mondays)"
 /// E0401 with help fitted to the likely origin: Unix cron (5 fields), Quartz (7 fields with
 /// seconds), or a `cron(…)` wrapper written inside the string.
 fn field_count(lit: &Literal, words: &[(usize, &str)]) -> Diagnostic {
-    let help =
-        if lit.text.trim_start().starts_with("cron(") {
-            "write only the fields; flowc adds `cron(…)` around them".to_string()
-        } else {
-            match words.len() {
-            5 => "EventBridge cron has 6 fields; add a year field `*` and use `?` for day-of-month \
-or day-of-week (a Unix `0 10 * * *` is `0 10 * * ? *`)"
-                .to_string(),
+    let help = if lit.text.trim_start().starts_with("cron(") {
+        "write only the fields; flowc adds `cron(…)` around them".to_string()
+    } else {
+        match words.len() {
+            5 => unix_help(words),
             7 => "EventBridge cron has no seconds field: drop the first field".to_string(),
             _ => format!("EventBridge cron has 6 fields: `{FIELD_ORDER}`"),
         }
-        };
+    };
     let message = if lit.text.trim_start().starts_with("cron(") {
         "cron expression is written with `cron(…)`".to_string()
     } else {
         format!("cron expression has {} fields, expected 6", words.len())
     };
     Diagnostic::error("E0401", message)
-        .with_primary(lit.at(0, lit.text.len()), "")
+        .with_primary(lit.at(0, lit.text.len()), format!("{} fields", words.len()))
         .with_help(help)
+}
+
+/// Help for a 5-field Unix cron, with the EventBridge equivalent when it is unambiguous.
+fn unix_help(words: &[(usize, &str)]) -> String {
+    let w: Vec<&str> = words.iter().map(|(_, t)| *t).collect();
+    let base = "EventBridge cron has 6 fields; add a year field `*` and use `?` for day-of-month \
+or day-of-week";
+    let numeric_dow = w[4].bytes().any(|b| b.is_ascii_digit());
+    match (w[2], w[4]) {
+        (_, "*") => format!("{base}: `{} {} {} {} ? *`", w[0], w[1], w[2], w[3]),
+        ("*", dow) if !numeric_dow => format!("{base}: `{} {} ? {} {dow} *`", w[0], w[1], w[3]),
+        _ if numeric_dow => format!(
+            "{base}; note that EventBridge numbers days of the week 1-7 from Sunday (Unix cron: 0-6)"
+        ),
+        _ => base.to_string(),
+    }
 }
 
 /// Checks one field on its own (the day-of-month/day-of-week rule is checked by the caller).
@@ -581,7 +594,7 @@ fn check_rate(lit: &Literal, diags: &mut Vec<Diagnostic>) {
 fn rate(lit: &Literal) -> Result<(), Diagnostic> {
     let malformed = |msg: String, span: Span| {
         Diagnostic::error("E0405", msg)
-            .with_primary(span, "")
+            .with_primary(span, "not `VALUE UNIT`")
             .with_help(RATE_HELP)
     };
     let words = words(lit.text);
@@ -628,19 +641,14 @@ fn rate(lit: &Literal) -> Result<(), Diagnostic> {
 /// values greater than 1, the unit must be plural."
 fn agreement(value: u64, unit: &str, v_span: Span, u_span: Span) -> Result<(), Diagnostic> {
     let plural = unit.ends_with('s');
-    let (fixed, msg) = match (value == 1, plural) {
-        (true, true) => (
-            unit.trim_end_matches('s').to_string(),
-            "the value is 1 but the unit is plural",
-        ),
-        (false, false) => (
-            format!("{unit}s"),
-            "the value is not 1 but the unit is singular",
-        ),
+    let (fixed, kind) = match (value == 1, plural) {
+        (true, true) => (unit.trim_end_matches('s').to_string(), "plural"),
+        (false, false) => (format!("{unit}s"), "singular"),
         _ => return Ok(()),
     };
+    let msg = format!("rate unit `{unit}` is {kind} but the value is {value}");
     Err(Diagnostic::error("E0406", msg)
-        .with_primary(u_span, "")
+        .with_primary(u_span, format!("{kind} unit"))
         .with_secondary(v_span, "value")
         .with_help(format!(
             "AWS takes a singular unit for 1 and a plural one otherwise: write `{value} {fixed}`"
@@ -889,6 +897,19 @@ mod tests {
     }
 
     #[test]
+    fn unix_cron_help_gives_the_eventbridge_form() {
+        let help = |t: &str| {
+            only(run(ScheduleKind::Cron(lit(t)), None))
+                .help
+                .unwrap_or_default()
+        };
+        assert!(help("0 10 * * *").ends_with(": `0 10 * * ? *`"));
+        assert!(help("0 10 * * MON-FRI").ends_with(": `0 10 ? * MON-FRI *`"));
+        assert!(help("0 10 * * 1-5").contains("1-7 from Sunday (Unix cron: 0-6)"));
+        assert!(help("0 10 1 * MON").ends_with("day-of-month or day-of-week"));
+    }
+
+    #[test]
     fn generated_cron_uses_the_decorator_span() {
         // `daily=true`: the text is generated, the span is the decorator's (not text + 2).
         let kind = ScheduleKind::Cron(Spanned::own("0 0 * * ? 1900".into(), Span::new(100, 115)));
@@ -922,6 +943,7 @@ mod tests {
     #[test]
     fn rate_messages() {
         let d = only(run(ScheduleKind::Rate(lit("1 hours")), None));
+        assert_eq!(d.message, "rate unit `hours` is plural but the value is 1");
         assert_eq!(
             d.help.as_deref(),
             Some("AWS takes a singular unit for 1 and a plural one otherwise: write `1 hour`")
