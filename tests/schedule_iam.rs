@@ -171,3 +171,13 @@ fn every_statement_has_a_comment_and_no_extra_keys() {
     }
     assert_eq!(policy["PolicyDocument"]["Version"], "2012-10-17");
 }
+
+#[test]
+fn events_role_for_scheduled_flows() {
+    assert_eq!(
+        iam::events_role(&flow("F"), &CompileOptions::default()),
+        None
+    );
+    let f = with_project(with_rate(flow("Nightly"), "1 day"), "ranking");
+    insta::assert_json_snapshot!(iam::events_role(&f, &CompileOptions::default()));
+}

@@ -96,6 +96,42 @@ pub fn emit(definition: &Value, flow: &ir::Flow, opts: &CompileOptions) -> Value
     })
 }
 
+/// The role EventBridge rules and EventBridge Scheduler schedules assume to start executions
+/// (needed when `[deploy] events_role` is not set; its ARN replaces `${EventsRoleArn}`):
+/// `{"RoleName", "AssumeRolePolicyDocument", "PolicyName", "PolicyDocument", "Comments"}`.
+///
+/// The trust policy admits `events.amazonaws.com` and `scheduler.amazonaws.com`; the policy
+/// allows `states:StartExecution` on the alias ARN the targets name (starting through an alias
+/// is authorised on the alias ARN). None when the flow has neither `@schedule` nor `@trigger`.
+pub fn events_role(flow: &ir::Flow, opts: &CompileOptions) -> Option<Value> {
+    let d = &flow.decorators;
+    if d.schedule.is_none() && d.trigger.is_none() {
+        return None;
+    }
+    let base = eventbridge::base_name(flow);
+    let start = allow(
+        "StartFlowExecution",
+        vec!["states:StartExecution"],
+        vec![eventbridge::alias_arn(flow, opts)],
+        "EventBridge rules and Scheduler schedules start executions of the flow through its alias.",
+    );
+    let comments = Map::from_iter([(start.sid.clone(), Value::String(start.why.clone()))]);
+    Some(serde_json::json!({
+        "RoleName": eventbridge::name(&base, "events"),
+        "AssumeRolePolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": { "Service": ["events.amazonaws.com", "scheduler.amazonaws.com"] },
+                "Action": "sts:AssumeRole"
+            }]
+        },
+        "PolicyName": eventbridge::name(&base, "start-execution"),
+        "PolicyDocument": { "Version": "2012-10-17", "Statement": [start] },
+        "Comments": comments,
+    }))
+}
+
 /// The datastore's bucket and key prefix (no trailing `/`).
 struct Datastore {
     bucket: String,
