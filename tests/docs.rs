@@ -59,3 +59,19 @@ fn every_code_has_a_fixture() {
         "codes without a fixture in fixtures/err: {missing:?}"
     );
 }
+
+/// The language tour in README.md is a valid flow.
+#[test]
+fn readme_tour_is_valid() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("# Train one model per country")
+        .expect("the tour is in README.md");
+    let end = start
+        + readme[start..]
+            .find("\n```")
+            .expect("the tour's code block ends");
+    let (flow, diags) = flowc::check(&readme[start..end], &Default::default());
+    assert!(flow.is_some(), "{diags:?}");
+}

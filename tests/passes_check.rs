@@ -284,7 +284,10 @@ fn wrong_argument_type_names_both_types() {
         "argument `times` of `@retry` must be a non-negative integer, not a negative integer"
     );
     let d = one(&simple("@retry(times=\"2\")", ""));
-    assert_eq!(d.help.as_deref(), Some("write the value without quotes: `times=2`"));
+    assert_eq!(
+        d.help.as_deref(),
+        Some("write the value without quotes: `times=2`")
+    );
     let d = one(&simple("@environment(vars={\"A\": 1})", ""));
     assert_eq!(d.code, "E0214");
 }
