@@ -1,5 +1,8 @@
 //! Task integrations behind one trait, so that the local runtime can plug in its own.
 
+pub mod batch;
+pub mod s3;
+
 use super::StatesError;
 use serde_json::Value;
 use std::future::Future;
