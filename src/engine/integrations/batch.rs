@@ -331,7 +331,7 @@ impl Job {
             container.insert("ExitCode".into(), json!(a.outcome.code));
         }
         container.insert("LogStreamName".into(), json!(self.log_stream()));
-        if let Some(a) = last.filter(|_| !ok && !a_tail_empty(last)) {
+        if let Some(a) = last.filter(|a| !ok && !a.outcome.tail.is_empty()) {
             container.insert("Reason".into(), json!(a.outcome.tail.join("\n")));
         }
         let mut desc = json!({
@@ -370,10 +370,6 @@ impl Job {
             "StoppedAt": a.stopped,
         })
     }
-}
-
-fn a_tail_empty(a: Option<&Attempt>) -> bool {
-    a.is_none_or(|a| a.outcome.tail.is_empty())
 }
 
 /// AWS Batch's `StatusReason` of an attempt.
@@ -632,19 +628,36 @@ fn pump<R: AsyncRead + Unpin + Send + 'static>(
     let sink = opts.sink.clone();
     let name = spec.job_name.clone();
     tokio::spawn(async move {
-        let mut lines = BufReader::new(stream).lines();
+        // Bytes, not `lines()`: invalid UTF-8 must not stop the reading (later lines would be
+        // lost and the job would get SIGPIPE).
+        let mut reader = BufReader::new(stream);
+        let mut buf = Vec::new();
         let mut tail = std::collections::VecDeque::new();
-        while let Ok(Some(line)) = lines.next_line().await {
+        while matches!(reader.read_until(b'\n', &mut buf).await, Ok(n) if n > 0) {
+            let line = String::from_utf8_lossy(&buf);
+            let line = line.trim_end_matches(['\n', '\r']).to_string();
+            buf.clear();
             emit(&sink, &name, which, &line);
             if keep > 0 {
                 if tail.len() == keep {
                     tail.pop_front();
                 }
-                tail.push_back(line);
+                tail.push_back(clip(line));
             }
         }
         tail.into_iter().collect()
     })
+}
+
+/// Most characters of one stderr line kept for the failure cause.
+const TAIL_LINE_CHARS: usize = 1000;
+
+/// `line` cut to [`TAIL_LINE_CHARS`] characters (marked with `…`).
+fn clip(line: String) -> String {
+    match line.char_indices().nth(TAIL_LINE_CHARS) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line,
+    }
 }
 
 fn emit(sink: &OutputSink, job: &str, which: Stream, line: &str) {
@@ -886,6 +899,25 @@ mod tests {
         let out = quiet().invoke(req).await.unwrap();
         assert_eq!(out["Parameters"], json!({"p": "v"}));
         assert_eq!(out["Container"]["Command"][4], "v");
+    }
+
+    #[tokio::test]
+    async fn invalid_utf8_output_does_not_block_the_job() {
+        // 200 KiB of 0xff bytes (more than a pipe buffer) on stderr before its last line.
+        let script =
+            "head -c 204800 /dev/zero | tr '\\0' '\\377' >&2; echo >&2; echo last >&2; exit 2";
+        let batch = quiet();
+        let run = batch.invoke(request(SUBMIT_JOB_SYNC, &["sh", "-c", script]));
+        let err = tokio::time::timeout(Duration::from_secs(20), run)
+            .await
+            .unwrap()
+            .unwrap_err();
+        let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
+        let reason = cause["Container"]["Reason"].as_str().unwrap();
+        let lines: Vec<&str> = reason.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].chars().count(), TAIL_LINE_CHARS + 1);
+        assert_eq!(lines[1], "last");
     }
 
     #[test]
