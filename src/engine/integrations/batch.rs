@@ -553,8 +553,11 @@ async fn run_process(
     batch_env: &[(String, String)],
     timeout: Option<u64>,
 ) -> Result<ProcessOutcome, String> {
-    let mut cmd = tokio::process::Command::new(&spec.command[0]);
-    cmd.args(&spec.command[1..])
+    let Some((program, args)) = spec.command.split_first() else {
+        return Err("the command is empty".into());
+    };
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
         .envs(batch_env.iter().map(|(k, v)| (k, v)))
         .envs(opts.env.iter().map(|(k, v)| (k, v)))
         .envs(spec.environment.iter().map(|(k, v)| (k, v)))
@@ -564,13 +567,9 @@ async fn run_process(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(|e| {
-        format!(
-            "cannot run {:?} in {}: {e}",
-            spec.command[0],
-            spec.cwd.display()
-        )
-    })?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {:?} in {}: {e}", program, spec.cwd.display()))?;
     let mut guard = GroupGuard(child.id().map(|p| p as i32));
     let out = child
         .stdout
@@ -601,7 +600,7 @@ async fn run_process(
         Some(h) => h.await.unwrap_or_default(),
         None => vec![],
     };
-    let status = status.map_err(|e| format!("waiting for {:?} failed: {e}", spec.command[0]))?;
+    let status = status.map_err(|e| format!("waiting for {program:?} failed: {e}"))?;
     Ok(ProcessOutcome {
         code: exit_code(status),
         tail,
@@ -918,6 +917,33 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].chars().count(), TAIL_LINE_CHARS + 1);
         assert_eq!(lines[1], "last");
+    }
+
+    struct Empty;
+    impl BatchHook for Empty {
+        fn prepare(&self, job: &mut JobSpec) -> Result<(), String> {
+            job.command.clear();
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn hook_emptying_the_command_fails_to_start() {
+        let b = LocalBatch::new(BatchOptions {
+            sink: OutputSink::Discard,
+            hook: Some(Arc::new(Empty)),
+            ..Default::default()
+        });
+        let err = b
+            .invoke(request(SUBMIT_JOB_SYNC, &["true"]))
+            .await
+            .unwrap_err();
+        let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
+        assert_eq!(cause["StatusReason"], FAILED_TO_START);
+        assert!(cause["Container"]["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("empty"));
     }
 
     #[test]
