@@ -284,7 +284,10 @@ fn wrong_argument_type_names_both_types() {
         "argument `times` of `@retry` must be a non-negative integer, not a negative integer"
     );
     let d = one(&simple("@retry(times=\"2\")", ""));
-    assert_eq!(d.help.as_deref(), Some("write the value without quotes: `times=2`"));
+    assert_eq!(
+        d.help.as_deref(),
+        Some("write the value without quotes: `times=2`")
+    );
     let d = one(&simple("@environment(vars={\"A\": 1})", ""));
     assert_eq!(d.code, "E0214");
 }
@@ -699,4 +702,29 @@ fn trigger_with_required_parameter_warns() {
         vec!["W0301"]
     );
     assert_eq!(diags[0].labels.len(), 2);
+}
+
+#[test]
+fn nested_foreach_without_its_own_join() {
+    let src = flow(
+        "step start { run \"s\" next a foreach xs }\nstep a { run \"a\" next b foreach ys }\n\
+         step b { run \"b\" next end }\nstep end { run \"e\" }",
+    );
+    let d = one(&src);
+    assert_eq!(
+        (d.code, d.message.as_str()),
+        ("E0309", "the foreach at `start` has no join step")
+    );
+}
+
+#[test]
+fn foreach_body_of_several_steps_joins_after_the_first() {
+    // The body is the block starting at `a`; `b` follows it and is the join.
+    let f = ok(&flow(
+        "step start { run \"s\" next a foreach xs }\nstep a { run \"a\" next b }\n\
+         step b { run \"b\" next end }\nstep end { run \"e\" }",
+    ));
+    assert!(
+        matches!(f.steps[0].next, Transition::Foreach { join: Some(j), .. } if f.step(j).name == "b")
+    );
 }

@@ -299,20 +299,29 @@ fn joins(flow: &mut ir::Flow, graph: &Graph, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Why a block has no step after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NoExit {
+    /// The block runs until the end of the flow.
+    FlowEnds,
+    /// A split inside it is malformed (already reported).
+    Malformed,
+}
+
 /// The step that follows the block starting at `n`: its successor for a linear step; for a
 /// split, the step after its join's block; for a foreach, the step after the block of its
-/// join; for a switch, the step where its cases converge. `None` for `end` or a malformed
-/// split. Split joins must be filled in already; the graph is acyclic.
-fn block_exit(flow: &ir::Flow, ipdom: &[Option<StepId>], n: StepId) -> Option<StepId> {
+/// join; for a switch, the step where its cases converge. Split joins must be filled in
+/// already; the graph is acyclic.
+fn block_exit(flow: &ir::Flow, ipdom: &[Option<StepId>], n: StepId) -> Result<StepId, NoExit> {
     match &flow.step(n).next {
-        Transition::End => None,
-        Transition::Linear(m) => Some(*m),
-        Transition::Split { join, .. } => block_exit(flow, ipdom, (*join)?),
+        Transition::End => Err(NoExit::FlowEnds),
+        Transition::Linear(m) => Ok(*m),
+        Transition::Split { join, .. } => block_exit(flow, ipdom, join.ok_or(NoExit::Malformed)?),
         Transition::Foreach { body, .. } => {
             let join = block_exit(flow, ipdom, *body)?;
             block_exit(flow, ipdom, join)
         }
-        Transition::Switch { .. } => ipdom[n.index()],
+        Transition::Switch { .. } => ipdom[n.index()].ok_or(NoExit::Malformed),
     }
 }
 
@@ -506,20 +515,13 @@ fn foreach_join(
     body: StepId,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<StepId> {
-    let Some(join) = block_exit(flow, ipdom, body) else {
-        if flow.step(body).next == Transition::End {
-            let d = Diagnostic::error(
-                "E0309",
-                format!("the foreach at `{}` has no join step", flow.step(at).name),
-            )
-            .with_primary(flow.step(body).span, "the body ends the flow")
-            .with_secondary(flow.step(at).span, "the foreach")
-            .with_help(
-                "the body's results are gathered by a join step after it; add one before `end`",
-            );
-            diags.push(d);
+    let join = match block_exit(flow, ipdom, body) {
+        Ok(join) => join,
+        Err(NoExit::Malformed) => return None,
+        Err(NoExit::FlowEnds) => {
+            diags.push(no_foreach_join(flow, at, body));
+            return None;
         }
-        return None;
     };
     let region = graph.region(body, Some(join));
     let mut ok = entries(
@@ -534,6 +536,23 @@ fn foreach_join(
     let inside = |p: StepId| region[p.index()];
     ok &= join_inputs(flow, graph, at, join, &inside, "foreach", diags);
     ok.then_some(join)
+}
+
+fn no_foreach_join(flow: &ir::Flow, at: StepId, body: StepId) -> Diagnostic {
+    let at = &flow.step(at);
+    Diagnostic::error(
+        "E0309",
+        format!("the foreach at `{}` has no join step", at.name),
+    )
+    .with_primary(
+        flow.step(body).span,
+        "this body runs until the end of the flow",
+    )
+    .with_secondary(at.span, "the foreach")
+    .with_help(
+        "a join step after the body gathers the results of all items; add one before `end` \
+             (a nested foreach or split needs its own join)",
+    )
 }
 
 /// E0310 for `@foreach` written on a step without a foreach; an inherited one is dropped.
