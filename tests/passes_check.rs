@@ -78,7 +78,7 @@ fn every_front_fixture_raises_exactly_its_code() {
         );
         seen += 1;
     }
-    assert!(seen >= 36, "only {seen} fixtures");
+    assert!(seen >= 39, "only {seen} fixtures");
 }
 
 #[test]
@@ -727,4 +727,44 @@ fn foreach_body_of_several_steps_joins_after_the_first() {
     assert!(
         matches!(f.steps[0].next, Transition::Foreach { join: Some(j), .. } if f.step(j).name == "b")
     );
+}
+
+#[test]
+fn environment_variable_names() {
+    let d = one(&simple("@environment(vars={\"AWS_BATCH_X\": \"1\"})", ""));
+    assert_eq!(d.code, "E0225");
+    assert!(d.help.as_deref().unwrap_or_default().contains("AWS Batch"));
+    assert_eq!(
+        codes(&simple("@environment(vars={\"1X\": \"1\"})", "")),
+        vec!["E0225"]
+    );
+    assert!(codes(&simple("@environment(vars={\"_X1\": \"1\"})", "")).is_empty());
+}
+
+#[test]
+fn missing_start_suggests_the_entry_step() {
+    let d = one(&flow(
+        "step begin { run \"a\" next end }\nstep end { run \"b\" }",
+    ));
+    assert_eq!(d.code, "E0301");
+    assert!(d
+        .help
+        .as_deref()
+        .unwrap_or_default()
+        .starts_with("rename step `begin` to `start`"));
+}
+
+#[test]
+fn switch_on_parameter_default_without_case_warns() {
+    let src = flow(
+        "param m: str = \"b\"\nstep start { run \"a\" next switch m { \"a\" => end } }\nstep end { run \"e\" }",
+    );
+    let (f, diags) = check_with(&src, &[]);
+    assert!(f.is_some());
+    assert_eq!(
+        diags.iter().map(|d| d.code).collect::<Vec<_>>(),
+        vec!["W0302"]
+    );
+    let src = src.replace("= \"b\"", "= \"a\"");
+    assert!(codes(&src).is_empty());
 }
