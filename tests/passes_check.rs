@@ -768,3 +768,31 @@ fn switch_on_parameter_default_without_case_warns() {
     let src = src.replace("= \"b\"", "= \"a\"");
     assert!(codes(&src).is_empty());
 }
+
+#[test]
+fn every_valid_fixture_checks_and_every_split_and_foreach_is_joined() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ok");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.extension().is_none_or(|e| e != "flow") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).expect("readable fixture");
+        let (f, diags) = check_with(&src, &[]);
+        let errors: Vec<&str> = diags
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.code)
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+        for step in &f.expect("IR").steps {
+            let joined = match &step.next {
+                Transition::Split { join, .. } | Transition::Foreach { join, .. } => join.is_some(),
+                _ => true,
+            };
+            assert!(joined, "{}: `{}` has no join", path.display(), step.name);
+        }
+    }
+}

@@ -163,13 +163,16 @@ fn shape(flow: &ir::Flow, graph: &Graph, diags: &mut Vec<Diagnostic>) {
             diags.push(missing_step(flow, graph, name, code));
         }
     }
+    let before = diags.len();
     if end.is_some() {
         for step in &flow.steps {
             next_present(step, end, diags);
         }
     }
+    let missing_next = diags[before..].iter().any(|d| d.code == "E0305");
     let Some(start) = start else { return };
-    for &p in graph.pred(start) {
+    // An edge from `end` is already reported as E0304.
+    for &p in graph.pred(start).iter().filter(|&&p| Some(p) != end) {
         diags.push(
             Diagnostic::error(
                 "E0303",
@@ -186,7 +189,9 @@ fn shape(flow: &ir::Flow, graph: &Graph, diags: &mut Vec<Diagnostic>) {
     for (from, to) in back.into_iter().filter(|&(f, t)| !reported(f, t)) {
         diags.push(cycle(flow, from, to));
     }
-    unreachable(flow, graph, start, diags);
+    // A step without `next` (E0305) already explains why `end` is not reached.
+    let skip = if missing_next { end } else { None };
+    unreachable(flow, graph, start, skip, diags);
 }
 
 fn missing_step(flow: &ir::Flow, graph: &Graph, name: &str, code: &'static str) -> Diagnostic {
@@ -258,9 +263,16 @@ fn cycle(flow: &ir::Flow, from: StepId, to: StepId) -> Diagnostic {
 }
 
 /// E0307 for every step not reachable from `start`.
-fn unreachable(flow: &ir::Flow, graph: &Graph, start: StepId, diags: &mut Vec<Diagnostic>) {
+fn unreachable(
+    flow: &ir::Flow,
+    graph: &Graph,
+    start: StepId,
+    skip: Option<StepId>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let reached = graph.reachable(start);
-    for step in flow.steps.iter().filter(|s| !reached[s.id.index()]) {
+    let unreported = |s: &&ir::Step| !reached[s.id.index()] && Some(s.id) != skip;
+    for step in flow.steps.iter().filter(unreported) {
         let preds = graph.pred(step.id);
         let help = if preds.is_empty() {
             format!(
