@@ -588,3 +588,46 @@ fn pending_error_fixtures_are_syntactically_valid() {
     }
     assert!(count >= 10, "only {count} pending fixtures");
 }
+
+#[test]
+fn recovery_reports_errors_in_several_members() {
+    let src = "flow F {\n  param a int\n  step start { run \"a\" next b c }\n  step b { run 'x' }\n  step run { run \"a\" }\n}";
+    let diags = parse(src).expect_err("several errors");
+    let found: Vec<_> = diags
+        .iter()
+        .map(|d| (d.code, &src[d.position().start..d.position().end]))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("E0101", "int"),
+            ("E0101", "c"),
+            ("E0101", "'"),
+            ("E0105", "run")
+        ]
+    );
+}
+
+#[test]
+fn recovery_stops_at_an_unbalanced_member() {
+    let src = "flow F {\n  step start { run \"a\" next b\n  step b { run \"a\" }\n}";
+    let diags = parse(src).expect_err("missing brace");
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(
+        diags[0].message,
+        "expected `run`, `next`, `foreach`, `,` or `}`, found `step`"
+    );
+    assert_eq!(
+        diags[0].help.as_deref(),
+        Some("the step before has no closing `}`")
+    );
+}
+
+#[test]
+fn recovery_is_bounded() {
+    let src = format!("flow F {{\n{}}}", "  param a int\n".repeat(100));
+    assert_eq!(
+        parse(&src).expect_err("many errors").len(),
+        MAX_SYNTAX_ERRORS
+    );
+}
