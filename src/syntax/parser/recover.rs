@@ -61,10 +61,8 @@ fn scan(source: &str, mut visit: impl FnMut(usize, &str) -> bool) {
                     return;
                 }
             }
-            b'{' | b'}' | b'[' | b']' | b'(' | b')' | b'@' => {
-                if !visit(start, &source[start..i]) {
-                    return;
-                }
+            b'{' | b'}' | b'[' | b']' | b'(' | b')' | b'@' if !visit(start, &source[start..i]) => {
+                return
             }
             _ => {}
         }
