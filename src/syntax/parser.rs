@@ -3,8 +3,9 @@
 //! The grammar (`grammar/flow.pest`) is lenient where a precise message beats a generic one:
 //! names may be reserved keywords (E0105), a parameter type is any identifier (E0107), strings
 //! accept any escape (E0103) and numbers any number-like run of characters (E0106, E0104).
-//! The builder reports those and keeps going, so one file can yield several diagnostics; a
-//! pest syntax error (E0101, E0102) stops at the first one.
+//! The builder reports those and keeps going, so one file can yield several diagnostics. A
+//! grammar error (E0101, E0102) stops pest; `recover` then skips the member holding it and
+//! parses the rest again, so errors in later members are reported too.
 //!
 //! Reserved keywords: `flow param step run next foreach switch with true false null`. They
 //! are rejected as flow, parameter, step, argument and artifact names, but not as decorator
