@@ -287,6 +287,15 @@ fn comments_and_whitespace_anywhere() {
 }
 
 #[test]
+fn crlf_line_endings_parse_with_the_same_shape() {
+    let crlf = SPEC_EXAMPLE.replace('\n', "\r\n");
+    let f = ok(&crlf);
+    assert_eq!(steps(&f).len(), 10);
+    let end = steps(&f).into_iter().last().expect("a step");
+    assert_eq!(&crlf[end.name.span.start..end.name.span.end], "end");
+}
+
+#[test]
 fn type_names_are_not_reserved() {
     let f = ok("flow json {\n param int: str\n step str { run \"a\" next float }\n}");
     assert_eq!(f.name.name, "json");
