@@ -14,10 +14,10 @@ use crate::engine::{template, Scope, StatesError};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 thread_local! {
-    static CACHE: RefCell<HashMap<String, Rc<Call>>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<HashMap<String, Arc<Call>>> = RefCell::new(HashMap::new());
 }
 
 /// True when `expr` is written as an intrinsic call (`States.` prefix), as AWS decides
@@ -28,11 +28,11 @@ pub fn is_call(expr: &str) -> bool {
 
 /// Parses `expr` (cached per thread). Errors: `States.IntrinsicFailure` for a malformed
 /// call.
-pub fn compile(expr: &str) -> Result<Rc<Call>, StatesError> {
+pub fn compile(expr: &str) -> Result<Arc<Call>, StatesError> {
     if let Some(c) = CACHE.with(|c| c.borrow().get(expr).cloned()) {
         return Ok(c);
     }
-    let call = Rc::new(parse::parse(expr)?);
+    let call = Arc::new(parse::parse(expr)?);
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.len() > 4096 {

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 pub use filter::{json_eq, Filter};
 
@@ -64,7 +64,7 @@ pub enum Segment {
     /// `..` followed by a segment: applies the segment at every depth.
     Descend(Box<Segment>),
     /// `[?(…)]`: elements (or members) for which the filter holds.
-    Filter(Rc<Filter>),
+    Filter(Arc<Filter>),
 }
 
 impl Segment {
@@ -294,16 +294,16 @@ fn slice<'v>(
 }
 
 thread_local! {
-    static CACHE: RefCell<HashMap<String, Rc<Path>>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<HashMap<String, Arc<Path>>> = RefCell::new(HashMap::new());
 }
 
 /// Parses `path` (which must start with `$`), reusing an earlier parse of the same text on
 /// this thread. Errors: [`PathError::Invalid`] with the reason.
-pub fn compile(path: &str) -> Result<Rc<Path>, PathError> {
+pub fn compile(path: &str) -> Result<Arc<Path>, PathError> {
     if let Some(p) = CACHE.with(|c| c.borrow().get(path).cloned()) {
         return Ok(p);
     }
-    let parsed = Rc::new(parse::parse(path)?);
+    let parsed = Arc::new(parse::parse(path)?);
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.len() > 4096 {

@@ -219,12 +219,14 @@ fn hash(args: Vec<Value>) -> R {
         "SHA-256" => sha2::Sha256::digest(data).to_vec(),
         "SHA-384" => sha2::Sha384::digest(data).to_vec(),
         "SHA-512" => sha2::Sha512::digest(data).to_vec(),
-        other => return Err(fail(
-            "Hash",
-            format!(
+        other => {
+            return Err(fail(
+                "Hash",
+                format!(
                 "unsupported algorithm '{other}'; use one of MD5, SHA-1, SHA-256, SHA-384, SHA-512"
             ),
-        )),
+            ))
+        }
     };
     Ok(Value::String(hex::encode(digest)))
 }
@@ -272,11 +274,16 @@ fn string_to_json(args: Vec<Value>) -> R {
     if s.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_json::from_str(s).map_err(|e| {
+    let v: Value = serde_json::from_str(s).map_err(|e| {
         fail(
             "StringToJson",
             format!("the argument is not valid JSON ({e})"),
         )
+    })?;
+    // Jackson reads the integer `-0` as the integer 0 (serde_json gives the double -0.0).
+    Ok(match v.as_f64() {
+        Some(f) if f == 0.0 && f.is_sign_negative() && s.trim() == "-0" => Value::from(0),
+        _ => v,
     })
 }
 

@@ -7,7 +7,7 @@
 use super::{compile, Path};
 use serde_json::Value;
 use std::cmp::Ordering;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// A parsed filter expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +53,7 @@ pub enum Operand {
         /// True for `@`, false for `$`.
         relative: bool,
         /// The path, with its root written as `$`.
-        path: Rc<Path>,
+        path: Arc<Path>,
     },
     /// A literal value.
     Literal(Value),

@@ -4,7 +4,7 @@
 
 use super::filter::Filter;
 use super::{Path, PathError, Segment};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Parses a whole path; it must start with `$`.
 pub(super) fn parse(text: &str) -> Result<Path, PathError> {
@@ -224,7 +224,7 @@ impl Parser<'_> {
                     if depth == 0 {
                         let body = &self.text[start..self.pos - 1];
                         let f = Filter::parse(body).map_err(|e| self.err(&e))?;
-                        return Ok(Segment::Filter(Rc::new(f)));
+                        return Ok(Segment::Filter(Arc::new(f)));
                     }
                 }
                 _ => {}

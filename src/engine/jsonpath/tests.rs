@@ -127,5 +127,5 @@ fn set_through_a_scalar_fails() {
 fn compiled_paths_are_cached() {
     let a = compile("$.cached.path").unwrap();
     let b = compile("$.cached.path").unwrap();
-    assert!(Rc::ptr_eq(&a, &b));
+    assert!(Arc::ptr_eq(&a, &b));
 }
