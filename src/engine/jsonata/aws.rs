@@ -66,59 +66,82 @@ pub(crate) fn call(name: &str, args: &[Val]) -> Result<Val, JError> {
     }
 }
 
-/// `$partition(array, size)`: consecutive chunks of `size` items (the last may be shorter).
+/// A numeric argument truncated towards zero (AWS: `$partition(items, 2.9)` chunks by 2);
+/// `None` when undefined.
+fn int_arg(args: &[Val], i: usize, name: &str) -> Result<Option<i64>, JError> {
+    match arg(args, i) {
+        Val::Undef => Ok(None),
+        Val::Num(n) if n.is_finite() => Ok(Some(n.trunc() as i64)),
+        _ => Err(bad_arg(i + 1, name)),
+    }
+}
+
+/// `$partition(array, size)`: consecutive chunks of `size` items, the last one holding the
+/// remainder. Undefined for an empty array or a size below 1.
 fn partition(args: &[Val]) -> Result<Val, JError> {
-    let Val::Arr(items, _) = arg(args, 0) else {
-        return Err(bad_arg(1, "partition"));
+    let items = match arg(args, 0) {
+        Val::Undef => return Ok(Val::Undef),
+        Val::Arr(items, _) => items,
+        _ => return Err(bad_arg(1, "partition")),
     };
-    let size = match arg(args, 1) {
-        Val::Num(n) if n >= 1.0 && n.fract() == 0.0 => n as usize,
-        _ => return Err(bad_arg(2, "partition")),
-    };
+    let size = int_arg(args, 1, "partition")?.unwrap_or(0);
+    if items.is_empty() || size < 1 {
+        return Ok(Val::Undef);
+    }
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
     Ok(Val::array(
         items.chunks(size).map(|c| Val::array(c.to_vec())).collect(),
     ))
 }
 
-/// `$range(start, end, step)`: `start, start+step, …` up to and including `end`; a result of
-/// one number collapses to that number (AWS returns `1` for `$range(1, 9, 9)`).
+/// Most items `$range` builds (AWS refuses larger ranges as exceeding its memory limit).
+const RANGE_LIMIT: i64 = 360_145;
+
+/// `$range(start, end, step)`: `start, start+step, …` while not past `end` (inclusive when a
+/// step lands on it); a result of one number collapses to that number (AWS returns `1` for
+/// `$range(1, 9, 9)`). Undefined without a step, or when the step's sign points away from
+/// `end`.
 fn range(args: &[Val]) -> Result<Val, JError> {
-    let num = |i: usize| match arg(args, i) {
-        Val::Num(n) if n.fract() == 0.0 => Ok(n as i64),
-        _ => Err(bad_arg(i + 1, "range")),
+    let start = int_arg(args, 0, "range")?;
+    let end = int_arg(args, 1, "range")?;
+    let step = int_arg(args, 2, "range")?;
+    let (Some(start), Some(end), Some(step)) = (start, end, step) else {
+        return Ok(Val::Undef);
     };
-    let (start, end, step) = (num(0)?, num(1)?, num(2)?);
-    if step == 0 {
-        return Err(bad_arg(3, "range"));
+    if step == 0 || (end - start).signum() * step.signum() < 0 {
+        return Ok(Val::Undef);
     }
     let count = (end - start) / step + 1;
-    if count > 1000 {
+    if count > RANGE_LIMIT {
         return Err(JError::new(
-            "D2014",
-            "The range must not exceed 1000 elements",
+            "D1004",
+            "Expression evaluation memory limit exceeded",
             0,
         ));
     }
-    let items = (0..count.max(0))
+    let items = (0..count)
         .map(|i| Val::Num((start + i * step) as f64))
         .collect();
     Ok(super::eval::collapse(Val::seq(items)))
 }
 
 /// `$hash(data, algorithm)`: lowercase hex digest of the UTF-8 string; algorithms `MD5`,
-/// `SHA-1`, `SHA-256` (the default), `SHA-384`, `SHA-512`.
+/// `SHA-1`, `SHA-256`, `SHA-384`, `SHA-512` (case-sensitive). Undefined without an
+/// algorithm.
 fn hash(args: &[Val]) -> Result<Val, JError> {
     use sha2::Digest;
-    let Val::Str(data) = arg(args, 0) else {
-        return Err(bad_arg(1, "hash"));
+    let data = match arg(args, 0) {
+        Val::Undef => return Ok(Val::Undef),
+        Val::Str(s) => s,
+        _ => return Err(bad_arg(1, "hash")),
     };
     let alg = match arg(args, 1) {
-        Val::Undef => "SHA-256".to_string(),
-        Val::Str(a) => a.to_string(),
+        Val::Undef => return Ok(Val::Undef),
+        Val::Str(a) => a,
         _ => return Err(bad_arg(2, "hash")),
     };
     let b = data.as_bytes();
-    let digest = match alg.as_str() {
+    let digest = match alg.as_ref() {
         "MD5" => hex::encode(md5::Md5::digest(b)),
         "SHA-1" => hex::encode(sha1::Sha1::digest(b)),
         "SHA-256" => hex::encode(sha2::Sha256::digest(b)),

@@ -12,9 +12,11 @@ use indexmap::IndexMap;
 use serde_json::Value;
 use std::rc::Rc;
 
-/// Deepest nesting of evaluation (function calls, blocks) before `U1001` is raised: keeps
-/// runaway recursion in user functions from overflowing the stack.
-const MAX_DEPTH: usize = 200;
+/// Deepest nesting of evaluation before `U1001` is raised. AWS evaluates JSONata with a
+/// depth ceiling of 100 nested evaluations (`1+1+…+1` with 100 terms passes, 101 fails, as
+/// reported by emulators measured against AWS); it also keeps runaway recursion in user
+/// functions from overflowing the native stack.
+const MAX_DEPTH: usize = 100;
 
 /// What the expression can see besides its own bindings: `$states` and the workflow
 /// variables, converted on first use.
@@ -41,8 +43,9 @@ impl<'a> Evaluator<'a> {
     /// Evaluates `node` with context `input`, collapsing result sequences as JSONata does.
     pub fn eval(&self, node: &Node, input: &Val, env: &Rc<Env>) -> R {
         let d = self.depth.get();
-        if d > MAX_DEPTH {
-            return Err(JError::new("U1001", "Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive.", 0));
+        if d >= MAX_DEPTH {
+            let msg = format!("Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive. Depth={} max={MAX_DEPTH}", d + 1);
+            return Err(JError::new("U1001", msg, 0));
         }
         self.depth.set(d + 1);
         let r = self.eval_node(node, input, env);

@@ -915,16 +915,18 @@ fn comparison(op: BinOp, l: &Val, r: &Val) -> R {
     let ord = match (l, r) {
         (Val::Num(a), Val::Num(b)) => a.partial_cmp(b),
         (Val::Str(a), Val::Str(b)) => Some(a.cmp(b)),
-        _ => return Err(JError::new(
-            "T2009",
-            format!(
+        _ => {
+            return Err(JError::new(
+                "T2009",
+                format!(
                 "The values {} and {} either side of operator \"{}\" must be of the same data type",
                 describe(l),
                 describe(r),
                 op_symbol(op)
             ),
-            0,
-        )),
+                0,
+            ))
+        }
     };
     let Some(ord) = ord else {
         return Ok(Val::Bool(false));

@@ -305,6 +305,29 @@ fn aws_functions() {
 }
 
 #[test]
+fn aws_functions_edge_cases() {
+    assert_eq!(
+        ev("$partition([1, 2, 3], 2.9)"),
+        Some(json!([[1, 2], [3]])),
+        "size truncates"
+    );
+    assert_eq!(ev("$partition([], 2)"), None);
+    assert_eq!(ev("$partition([1], 0)"), None);
+    assert_eq!(ev("$range(-1.7, 2, 1)"), Some(json!([-1, 0, 1, 2])));
+    assert_eq!(ev("$range(10, 0, -5)"), Some(json!([10, 5, 0])));
+    assert_eq!(
+        ev("$range(0, 10, -1)"),
+        None,
+        "step pointing away from the end"
+    );
+    assert_eq!(ev("$range(0, 10)"), None, "no step");
+    assert_eq!(ev("$hash('abc')"), None, "no algorithm");
+    assert!(err("$hash('abc', 'sha-256')").starts_with("T0410"));
+    assert!(err("$range(0, 400000, 1)").contains("memory limit"));
+    assert!(err("$eval('1')").starts_with("T1006"), "AWS disables $eval");
+}
+
+#[test]
 fn seeded_random_and_uuid_are_deterministic() {
     set_random_seed(Some(42));
     let a = (ev("$random()"), ev("$uuid()"));
@@ -382,5 +405,16 @@ fn unexpected_type_cause_matches_aws() {
 #[test]
 fn deep_recursion_is_an_error_not_a_crash() {
     let e = err("($f := function($n){ $f($n + 1) }; $f(0))");
-    assert!(e.starts_with("U1001"), "{e}");
+    assert!(e.starts_with("U1001: Stack overflow error"), "{e}");
+    assert!(e.ends_with("Depth=101 max=100"), "{e}");
+    let sum100 = vec!["1"; 100].join("+");
+    assert_eq!(
+        ev(&sum100),
+        Some(json!(100)),
+        "AWS accepts 100 nested terms"
+    );
+    assert!(
+        err(&format!("{sum100}+1")).starts_with("U1001"),
+        "and refuses 101"
+    );
 }
