@@ -17,6 +17,7 @@ pub mod exec;
 pub mod history;
 pub mod integrations;
 pub mod intrinsics;
+pub mod items;
 pub mod jsonata;
 pub mod jsonpath;
 pub mod template;

@@ -1,5 +1,12 @@
 //! Task integrations behind one trait, so that the local runtime can plug in its own.
 
+pub mod batch;
+pub mod mock;
+pub mod s3;
+mod setup;
+
+pub use setup::{default_integrations, IntegrationOptions};
+
 use super::StatesError;
 use serde_json::Value;
 use std::future::Future;
@@ -35,7 +42,26 @@ pub trait Integration: Send + Sync {
     /// True when this integration serves `resource`.
     fn handles(&self, resource: &str) -> bool;
 
+    /// True when this integration serves this very invocation. Defaults to
+    /// [`Integration::handles`] on the resource; a mock configuration overrides it to also look
+    /// at the state machine and state. Prefer it (through [`select`]) to `handles`.
+    fn handles_request(&self, request: &TaskRequest) -> bool {
+        self.handles(&request.resource)
+    }
+
     /// Runs the task; `Ok` is the task result (before `ResultSelector`), `Err` a task failure
     /// (`States.TaskFailed` with an AWS-like cause, or the error a mock says to throw).
     fn invoke(&self, request: TaskRequest) -> TaskFuture<'_>;
+}
+
+/// The first of `integrations` (in priority order) that serves `request`, by
+/// [`Integration::handles_request`].
+pub fn select<'a>(
+    integrations: &'a [Box<dyn Integration>],
+    request: &TaskRequest,
+) -> Option<&'a dyn Integration> {
+    integrations
+        .iter()
+        .find(|i| i.handles_request(request))
+        .map(|i| i.as_ref())
 }

@@ -1,0 +1,711 @@
+//! Local AWS Batch: `arn:aws:states:::batch:submitJob.sync` and
+//! `arn:aws:states:::batch:submitJob` run the job's `ContainerOverrides.Command` as a local
+//! process.
+//!
+//! What is taken from the parameters (AWS Batch `SubmitJob` request, PascalCase as Step
+//! Functions writes it): `JobName`, `JobQueue`, `JobDefinition` (recorded in the result),
+//! `ContainerOverrides.Command` (argv, exec'd directly, no shell) and
+//! `ContainerOverrides.Environment` (`[{"Name", "Value"}]`, added to the parent environment).
+//! The image, resources and retry strategy are ignored locally.
+//!
+//! The process runs in its own process group; dropping the task future (cancellation, state
+//! timeout enforced by the executor) kills the whole group with `SIGKILL`, and so does the
+//! end of the job's main process (as AWS Batch stops the container when its essential
+//! process exits), so no grandchild outlives its job.
+//!
+//! Results mimic Step Functions' Batch integration:
+//! - `.sync`: the AWS Batch `DescribeJobs` job description with PascalCase keys
+//!   (`JobName`, `JobId`, `JobArn`, `JobQueue`, `JobDefinition`, `Status: "SUCCEEDED"`,
+//!   `StatusReason`, `Attempts`, `Container`, `CreatedAt`/`StartedAt`/`StoppedAt` in epoch
+//!   milliseconds, …);
+//! - without `.sync`: the `SubmitJob` response `{JobArn, JobId, JobName}` at once, the
+//!   process going on in the background.
+//!
+//! A failed `.sync` job is the error `States.TaskFailed` whose cause is the JSON job
+//! description with `Status: "FAILED"`, as Step Functions reports it. Locally the last lines
+//! of the job's stderr are added as `Container.Reason` so the cause says why.
+
+use super::{Integration, TaskFuture, TaskRequest};
+use crate::engine::StatesError;
+use serde_json::{json, Map, Value};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+
+/// `Resource` of a Batch job Step Functions waits for.
+pub const SUBMIT_JOB_SYNC: &str = "arn:aws:states:::batch:submitJob.sync";
+/// `Resource` of a Batch job Step Functions only submits.
+pub const SUBMIT_JOB: &str = "arn:aws:states:::batch:submitJob";
+
+/// `StatusReason` AWS Batch gives a job whose container exited (zero or not).
+pub const ESSENTIAL_EXITED: &str = "Essential container in task exited";
+/// `StatusReason` AWS Batch gives a job whose container could not start.
+pub const FAILED_TO_START: &str = "Task failed to start";
+
+/// Which output stream a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// The job's standard output.
+    Stdout,
+    /// The job's standard error.
+    Stderr,
+}
+
+/// Receives each line a job writes: `(job name, stream, line without its newline)`.
+pub type LineCallback = Arc<dyn Fn(&str, Stream, &str) + Send + Sync>;
+
+/// Where the job's output goes. Lines are always read (stderr's last lines feed the failure
+/// cause), then handed to the sink.
+#[derive(Clone, Default)]
+pub enum OutputSink {
+    /// Each line to the parent's stdout/stderr, prefixed with `[JobName] ` (the default).
+    #[default]
+    Prefixed,
+    /// Each line to a callback.
+    Lines(LineCallback),
+    /// Dropped.
+    Discard,
+}
+
+/// A local job about to start: what the hook may inspect and rewrite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSpec {
+    /// `JobName` of the request.
+    pub job_name: String,
+    /// `JobQueue` as written (name or ARN).
+    pub job_queue: String,
+    /// `JobDefinition` as written (name, `name:revision` or ARN).
+    pub job_definition: String,
+    /// argv: `ContainerOverrides.Command`.
+    pub command: Vec<String>,
+    /// `ContainerOverrides.Environment`, in order, on top of the parent environment and
+    /// [`BatchOptions::env`].
+    pub environment: Vec<(String, String)>,
+    /// Working directory.
+    pub cwd: PathBuf,
+    /// The whole evaluated `Parameters`, for hooks that need more.
+    pub parameters: Value,
+}
+
+/// Lets a runtime (e.g. `flowc task`) rewrite a job before it starts: wrap the command, add
+/// variables, change the directory. An `Err(reason)` fails the job as a start failure with
+/// `reason` in `Container.Reason`.
+pub trait BatchHook: Send + Sync {
+    /// Called once per job, before spawning.
+    fn prepare(&self, job: &mut JobSpec) -> Result<(), String>;
+}
+
+/// Settings of the local Batch integration.
+#[derive(Clone)]
+pub struct BatchOptions {
+    /// Working directory of jobs; `None` is the current directory.
+    pub cwd: Option<PathBuf>,
+    /// Variables added to every job (below the job's own `Environment`).
+    pub env: Vec<(String, String)>,
+    /// Where job output goes.
+    pub sink: OutputSink,
+    /// Optional rewrite of each job before it starts.
+    pub hook: Option<Arc<dyn BatchHook>>,
+    /// Region used in ARNs (default `us-east-1`).
+    pub region: String,
+    /// Account used in ARNs (default `123456789012`).
+    pub account_id: String,
+    /// How many last stderr lines are kept for the failure cause (default 20).
+    pub stderr_tail_lines: usize,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        BatchOptions {
+            cwd: None,
+            env: vec![],
+            sink: OutputSink::default(),
+            hook: None,
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            stderr_tail_lines: 20,
+        }
+    }
+}
+
+/// The local AWS Batch integration.
+#[derive(Clone, Default)]
+pub struct LocalBatch {
+    opts: Arc<BatchOptions>,
+}
+
+impl LocalBatch {
+    /// A Batch integration with `opts`.
+    pub fn new(opts: BatchOptions) -> Self {
+        LocalBatch {
+            opts: Arc::new(opts),
+        }
+    }
+}
+
+impl Integration for LocalBatch {
+    fn handles(&self, resource: &str) -> bool {
+        resource == SUBMIT_JOB_SYNC || resource == SUBMIT_JOB
+    }
+
+    fn invoke(&self, request: TaskRequest) -> TaskFuture<'_> {
+        let opts = self.opts.clone();
+        Box::pin(async move {
+            let job = Job::from_request(&request, &opts)?;
+            if request.resource == SUBMIT_JOB_SYNC {
+                job.run(&opts).await
+            } else {
+                let response = job.submit_response();
+                tokio::spawn(async move {
+                    let _ = job.run(&opts).await;
+                });
+                Ok(response)
+            }
+        })
+    }
+}
+
+/// One submitted job and its identity.
+struct Job {
+    spec: JobSpec,
+    id: String,
+    arn: String,
+    queue_arn: String,
+    definition_arn: String,
+    created_at: u64,
+}
+
+impl Job {
+    /// Reads the `SubmitJob` parameters.
+    ///
+    /// Errors: `States.TaskFailed` when `JobName`, `JobQueue` or `JobDefinition` is missing or
+    /// not a string, when `ContainerOverrides.Command` is missing (the local runner cannot
+    /// read the job definition's command), or when the command/environment is malformed.
+    fn from_request(req: &TaskRequest, opts: &BatchOptions) -> Result<Job, StatesError> {
+        let p = &req.parameters;
+        let field = |name: &str| -> Result<String, StatesError> {
+            p.get(name)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| bad_params(format!("the parameter '{name}' must be a string")))
+        };
+        let (job_name, job_queue, job_definition) = (
+            field("JobName")?,
+            field("JobQueue")?,
+            field("JobDefinition")?,
+        );
+        let overrides = p.get("ContainerOverrides").ok_or_else(|| {
+            bad_params(
+                "the parameter 'ContainerOverrides' is missing: the local Batch runner needs \
+                 ContainerOverrides.Command (it cannot read the job definition's command)"
+                    .into(),
+            )
+        })?;
+        let command = read_command(overrides)?;
+        let environment = read_environment(overrides)?;
+        let cwd = match &opts.cwd {
+            Some(d) => d.clone(),
+            None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        let arn_base = format!("arn:aws:batch:{}:{}", opts.region, opts.account_id);
+        Ok(Job {
+            arn: format!("{arn_base}:job/{id}"),
+            queue_arn: to_arn(&arn_base, "job-queue", &job_queue, false),
+            definition_arn: to_arn(&arn_base, "job-definition", &job_definition, true),
+            id,
+            created_at: now_ms(),
+            spec: JobSpec {
+                job_name,
+                job_queue,
+                job_definition,
+                command,
+                environment,
+                cwd,
+                parameters: p.clone(),
+            },
+        })
+    }
+
+    /// The AWS Batch `SubmitJob` response.
+    fn submit_response(&self) -> Value {
+        json!({"JobArn": self.arn, "JobId": self.id, "JobName": self.spec.job_name})
+    }
+
+    /// Runs the job to its end: the job description on exit code 0, `States.TaskFailed`
+    /// with the FAILED job description as cause otherwise.
+    async fn run(mut self, opts: &BatchOptions) -> Result<Value, StatesError> {
+        if let Some(hook) = &opts.hook {
+            if let Err(reason) = hook.prepare(&mut self.spec) {
+                return Err(self.start_failure(reason));
+            }
+        }
+        let started_at = now_ms();
+        let outcome = run_process(&self.spec, opts).await;
+        let stopped_at = now_ms();
+        match outcome {
+            Err(reason) => Err(self.start_failure(reason)),
+            Ok((code, tail)) => {
+                let desc = self.description(Some(code), started_at, stopped_at, &tail);
+                if code == 0 {
+                    Ok(desc)
+                } else {
+                    Err(StatesError::new("States.TaskFailed", desc.to_string()))
+                }
+            }
+        }
+    }
+
+    /// `States.TaskFailed` for a job whose process never started.
+    fn start_failure(&self, reason: String) -> StatesError {
+        let now = now_ms();
+        let mut desc = self.description(None, now, now, &[]);
+        desc["Status"] = json!("FAILED");
+        desc["StatusReason"] = json!(FAILED_TO_START);
+        desc["Container"]["Reason"] = json!(format!("CannotStartContainerError: {reason}"));
+        desc["Attempts"][0]["StatusReason"] = json!(FAILED_TO_START);
+        StatesError::new("States.TaskFailed", desc.to_string())
+    }
+
+    /// The `DescribeJobs` job description (PascalCase, as Step Functions returns it).
+    /// `exit_code` `None` means the process did not start.
+    fn description(
+        &self,
+        exit_code: Option<i32>,
+        started: u64,
+        stopped: u64,
+        tail: &[String],
+    ) -> Value {
+        let ok = exit_code == Some(0);
+        let log_stream = format!(
+            "{}/default/{}",
+            base_name(&self.spec.job_definition),
+            self.id
+        );
+        let mut container = Map::new();
+        container.insert("Command".into(), json!(self.spec.command));
+        container.insert("Environment".into(), env_json(&self.spec.environment));
+        if let Some(code) = exit_code {
+            container.insert("ExitCode".into(), json!(code));
+        }
+        container.insert("LogStreamName".into(), json!(log_stream));
+        if !ok && !tail.is_empty() {
+            container.insert("Reason".into(), json!(tail.join("\n")));
+        }
+        let mut attempt_container = Map::new();
+        if let Some(code) = exit_code {
+            attempt_container.insert("ExitCode".into(), json!(code));
+        }
+        attempt_container.insert("LogStreamName".into(), json!(log_stream));
+        json!({
+            "Attempts": [{
+                "Container": attempt_container,
+                "StartedAt": started,
+                "StatusReason": ESSENTIAL_EXITED,
+                "StoppedAt": stopped,
+            }],
+            "Container": container,
+            "CreatedAt": self.created_at,
+            "DependsOn": [],
+            "JobArn": self.arn,
+            "JobDefinition": self.definition_arn,
+            "JobId": self.id,
+            "JobName": self.spec.job_name,
+            "JobQueue": self.queue_arn,
+            "Parameters": {},
+            "StartedAt": started,
+            "Status": if ok { "SUCCEEDED" } else { "FAILED" },
+            "StatusReason": ESSENTIAL_EXITED,
+            "StoppedAt": stopped,
+            "Tags": {},
+        })
+    }
+}
+
+/// `ContainerOverrides.Command`: a non-empty array of strings.
+fn read_command(overrides: &Value) -> Result<Vec<String>, StatesError> {
+    let items = overrides
+        .get("Command")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            bad_params(
+                "'ContainerOverrides.Command' must be an array of strings (the argv to run)".into(),
+            )
+        })?;
+    let argv: Option<Vec<String>> = items
+        .iter()
+        .map(|v| v.as_str().map(str::to_string))
+        .collect();
+    match argv {
+        Some(a) if !a.is_empty() => Ok(a),
+        Some(_) => Err(bad_params("'ContainerOverrides.Command' is empty".into())),
+        None => Err(bad_params(
+            "'ContainerOverrides.Command' must contain only strings".into(),
+        )),
+    }
+}
+
+/// `ContainerOverrides.Environment`: `[{"Name": …, "Value": …}]`, absent meaning none.
+fn read_environment(overrides: &Value) -> Result<Vec<(String, String)>, StatesError> {
+    let Some(list) = overrides.get("Environment") else {
+        return Ok(vec![]);
+    };
+    let bad = || {
+        bad_params(
+            "'ContainerOverrides.Environment' must be an array of {\"Name\", \"Value\"} strings"
+                .into(),
+        )
+    };
+    let list = list.as_array().ok_or_else(bad)?;
+    list.iter()
+        .map(|e| {
+            let name = e.get("Name").and_then(Value::as_str).ok_or_else(bad)?;
+            let value = e.get("Value").and_then(Value::as_str).unwrap_or("");
+            Ok((name.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+fn env_json(env: &[(String, String)]) -> Value {
+    env.iter()
+        .map(|(n, v)| json!({"Name": n, "Value": v}))
+        .collect()
+}
+
+fn bad_params(why: String) -> StatesError {
+    StatesError::new(
+        "States.TaskFailed",
+        format!("Invalid parameters for the local AWS Batch job: {why}"),
+    )
+}
+
+/// A name or ARN as an ARN: `arn_base:kind/name` (job definitions get `:1` when they have no
+/// revision, standing for the latest active revision AWS would pick).
+fn to_arn(arn_base: &str, kind: &str, name: &str, revision: bool) -> String {
+    if name.starts_with("arn:") {
+        return name.to_string();
+    }
+    if revision && !name.contains(':') {
+        return format!("{arn_base}:{kind}/{name}:1");
+    }
+    format!("{arn_base}:{kind}/{name}")
+}
+
+/// `name` of `name:3` or `arn:…:job-definition/name:3`.
+fn base_name(def: &str) -> &str {
+    let tail = def.rsplit('/').next().unwrap_or(def);
+    tail.split(':').next().unwrap_or(tail)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Kills a process group with `SIGKILL` when dropped (cancellation) or when told to.
+struct GroupGuard(Option<i32>);
+
+impl GroupGuard {
+    fn kill(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            // SAFETY: killpg only sends a signal; a stale group id yields ESRCH, ignored.
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Spawns the job's command in a new process group, streams its output, waits for it.
+/// Returns the exit code (128 + signal number when killed by a signal, as a shell reports)
+/// and the last stderr lines; `Err` when the process could not be spawned.
+async fn run_process(spec: &JobSpec, opts: &BatchOptions) -> Result<(i32, Vec<String>), String> {
+    let mut cmd = tokio::process::Command::new(&spec.command[0]);
+    cmd.args(&spec.command[1..])
+        .envs(opts.env.iter().map(|(k, v)| (k, v)))
+        .envs(spec.environment.iter().map(|(k, v)| (k, v)))
+        .current_dir(&spec.cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(|e| {
+        format!(
+            "cannot run {:?} in {}: {e}",
+            spec.command[0],
+            spec.cwd.display()
+        )
+    })?;
+    let mut guard = GroupGuard(child.id().map(|p| p as i32));
+    let out = child
+        .stdout
+        .take()
+        .map(|s| pump(s, Stream::Stdout, spec, opts, 0));
+    let err = child
+        .stderr
+        .take()
+        .map(|s| pump(s, Stream::Stderr, spec, opts, opts.stderr_tail_lines));
+    let status = child.wait().await;
+    guard.kill();
+    if let Some(h) = out {
+        let _ = h.await;
+    }
+    let tail = match err {
+        Some(h) => h.await.unwrap_or_default(),
+        None => vec![],
+    };
+    let status = status.map_err(|e| format!("waiting for {:?} failed: {e}", spec.command[0]))?;
+    Ok((exit_code(status), tail))
+}
+
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(-1)
+}
+
+/// Reads `stream` line by line into the sink, keeping the last `keep` lines.
+fn pump<R: AsyncRead + Unpin + Send + 'static>(
+    stream: R,
+    which: Stream,
+    spec: &JobSpec,
+    opts: &BatchOptions,
+    keep: usize,
+) -> tokio::task::JoinHandle<Vec<String>> {
+    let sink = opts.sink.clone();
+    let name = spec.job_name.clone();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        let mut tail = std::collections::VecDeque::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            emit(&sink, &name, which, &line);
+            if keep > 0 {
+                if tail.len() == keep {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
+            }
+        }
+        tail.into_iter().collect()
+    })
+}
+
+fn emit(sink: &OutputSink, job: &str, which: Stream, line: &str) {
+    match sink {
+        OutputSink::Prefixed if which == Stream::Stdout => println!("[{job}] {line}"),
+        OutputSink::Prefixed => eprintln!("[{job}] {line}"),
+        OutputSink::Lines(f) => f(job, which, line),
+        OutputSink::Discard => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn request(resource: &str, command: &[&str]) -> TaskRequest {
+        TaskRequest {
+            resource: resource.into(),
+            parameters: json!({
+                "JobName": "train",
+                "JobQueue": "ml",
+                "JobDefinition": "flow-def",
+                "ContainerOverrides": {
+                    "Command": command,
+                    "Environment": [{"Name": "FLOWC_X", "Value": "42"}]
+                }
+            }),
+            state_machine: "sm".into(),
+            state: "Train".into(),
+            execution_name: "exec".into(),
+            attempt: 0,
+            timeout_seconds: None,
+        }
+    }
+
+    fn quiet() -> LocalBatch {
+        LocalBatch::new(BatchOptions {
+            sink: OutputSink::Discard,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn handles_only_submit_job() {
+        let b = quiet();
+        assert!(b.handles(SUBMIT_JOB_SYNC));
+        assert!(b.handles(SUBMIT_JOB));
+        assert!(!b.handles("arn:aws:states:::batch:submitJob.waitForTaskToken"));
+        assert!(!b.handles("arn:aws:states:::lambda:invoke"));
+    }
+
+    #[tokio::test]
+    async fn sync_success_is_a_job_description() {
+        let out = quiet()
+            .invoke(request(
+                SUBMIT_JOB_SYNC,
+                &["sh", "-c", "test \"$FLOWC_X\" = 42"],
+            ))
+            .await
+            .unwrap();
+        assert_eq!(out["Status"], "SUCCEEDED");
+        assert_eq!(out["JobName"], "train");
+        assert_eq!(
+            out["JobQueue"],
+            "arn:aws:batch:us-east-1:123456789012:job-queue/ml"
+        );
+        assert_eq!(
+            out["JobDefinition"],
+            "arn:aws:batch:us-east-1:123456789012:job-definition/flow-def:1"
+        );
+        assert_eq!(out["Container"]["ExitCode"], 0);
+        assert_eq!(out["Attempts"][0]["Container"]["ExitCode"], 0);
+        assert_eq!(out["Container"]["Environment"][0]["Name"], "FLOWC_X");
+        let id = out["JobId"].as_str().unwrap();
+        assert!(uuid::Uuid::parse_str(id).is_ok());
+        assert!(out["StoppedAt"].as_u64().unwrap() >= out["StartedAt"].as_u64().unwrap());
+    }
+
+    #[tokio::test]
+    async fn nonzero_exit_is_task_failed_with_stderr_tail() {
+        let cmd = ["sh", "-c", "echo first >&2; echo boom >&2; exit 3"];
+        let err = quiet()
+            .invoke(request(SUBMIT_JOB_SYNC, &cmd))
+            .await
+            .unwrap_err();
+        assert_eq!(err.error, "States.TaskFailed");
+        let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
+        assert_eq!(cause["Status"], "FAILED");
+        assert_eq!(cause["StatusReason"], ESSENTIAL_EXITED);
+        assert_eq!(cause["Container"]["ExitCode"], 3);
+        assert_eq!(cause["Container"]["Reason"], "first\nboom");
+    }
+
+    #[tokio::test]
+    async fn unspawnable_command_fails_to_start() {
+        let err = quiet()
+            .invoke(request(SUBMIT_JOB_SYNC, &["/nonexistent/flowc-xyz"]))
+            .await
+            .unwrap_err();
+        assert_eq!(err.error, "States.TaskFailed");
+        let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
+        assert_eq!(cause["StatusReason"], FAILED_TO_START);
+        let reason = cause["Container"]["Reason"].as_str().unwrap();
+        assert!(reason.starts_with("CannotStartContainerError:"), "{reason}");
+        assert!(reason.contains("/nonexistent/flowc-xyz"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn missing_container_overrides_is_a_clear_failure() {
+        let mut req = request(SUBMIT_JOB_SYNC, &["true"]);
+        req.parameters
+            .as_object_mut()
+            .unwrap()
+            .remove("ContainerOverrides");
+        let err = quiet().invoke(req).await.unwrap_err();
+        assert_eq!(err.error, "States.TaskFailed");
+        assert!(err.cause.unwrap().contains("ContainerOverrides"));
+    }
+
+    #[tokio::test]
+    async fn missing_job_name_fails() {
+        let mut req = request(SUBMIT_JOB_SYNC, &["true"]);
+        req.parameters.as_object_mut().unwrap().remove("JobName");
+        let err = quiet().invoke(req).await.unwrap_err();
+        assert!(err.cause.unwrap().contains("'JobName'"));
+    }
+
+    #[tokio::test]
+    async fn submit_without_sync_returns_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("done");
+        let script = format!("sleep 0.3; touch {}", marker.display());
+        let out = quiet()
+            .invoke(request(SUBMIT_JOB, &["sh", "-c", &script]))
+            .await
+            .unwrap();
+        assert_eq!(out.as_object().unwrap().len(), 3);
+        assert!(out["JobArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(out["JobId"].as_str().unwrap()));
+        assert!(!marker.exists());
+        for _ in 0..50 {
+            if marker.exists() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the background job did not finish");
+    }
+
+    #[tokio::test]
+    async fn lines_go_to_the_sink() {
+        let seen = Arc::new(Mutex::new(vec![]));
+        let s = seen.clone();
+        let sink = OutputSink::Lines(Arc::new(move |job: &str, w: Stream, l: &str| {
+            s.lock().unwrap().push((job.to_string(), w, l.to_string()))
+        }));
+        let b = LocalBatch::new(BatchOptions {
+            sink,
+            ..Default::default()
+        });
+        b.invoke(request(
+            SUBMIT_JOB_SYNC,
+            &["sh", "-c", "echo out; echo err >&2"],
+        ))
+        .await
+        .unwrap();
+        let seen = seen.lock().unwrap();
+        assert!(seen.contains(&("train".into(), Stream::Stdout, "out".into())));
+        assert!(seen.contains(&("train".into(), Stream::Stderr, "err".into())));
+    }
+
+    struct Wrap;
+    impl BatchHook for Wrap {
+        fn prepare(&self, job: &mut JobSpec) -> Result<(), String> {
+            job.command = vec!["sh".into(), "-c".into(), "exit 7".into()];
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn hook_rewrites_the_job() {
+        let b = LocalBatch::new(BatchOptions {
+            sink: OutputSink::Discard,
+            hook: Some(Arc::new(Wrap)),
+            ..Default::default()
+        });
+        let err = b
+            .invoke(request(SUBMIT_JOB_SYNC, &["true"]))
+            .await
+            .unwrap_err();
+        let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
+        assert_eq!(cause["Container"]["ExitCode"], 7);
+    }
+
+    #[test]
+    fn arns_and_names() {
+        let base = "arn:aws:batch:r:1";
+        assert_eq!(
+            to_arn(base, "job-definition", "d:4", true),
+            "arn:aws:batch:r:1:job-definition/d:4"
+        );
+        assert_eq!(to_arn(base, "job-queue", "arn:x", false), "arn:x");
+        assert_eq!(base_name("arn:aws:batch:r:1:job-definition/d:4"), "d");
+    }
+}
