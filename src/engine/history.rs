@@ -47,10 +47,7 @@ impl HistoryEvent {
         o.insert("id".into(), json!(self.id));
         o.insert("previousEventId".into(), json!(self.previous_event_id));
         if !self.details.is_null() {
-            o.insert(
-                details_key(self.kind).into(),
-                stringify_payloads(&self.details),
-            );
+            o.insert(details_key(self.kind), stringify_payloads(&self.details));
         }
         Value::Object(o)
     }

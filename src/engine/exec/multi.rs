@@ -170,6 +170,7 @@ fn effective_input(
                 context: ctx,
                 vars: &b.vars,
             },
+            "Parameters",
         )
         .map_err(|e| site.wrap(e)),
         None => Ok(eff_ref.clone()),
@@ -561,6 +562,7 @@ fn select_items(
                     context: &ctx,
                     vars: &b.vars,
                 },
+                "ItemSelector",
             )
         };
         out.push(v.map_err(|e| site.wrap(e))?);
@@ -610,6 +612,7 @@ fn batch(
                     context: ctx,
                     vars: &b.vars,
                 },
+                "BatchInput",
             )
             .map_err(|e| site.wrap(e))?,
         ),

@@ -163,7 +163,7 @@ pub(super) fn pass<'b>(
                 context: &ctx,
                 vars: &b.vars,
             };
-            flow::template(p, &scope).map_err(|e| site.wrap(e))?
+            flow::template(p, &scope, "Parameters").map_err(|e| site.wrap(e))?
         }
         (None, None, Some(e)) => e,
         (None, None, None) if matches!(st.result_path, PathField::Default) => {

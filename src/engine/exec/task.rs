@@ -135,6 +135,7 @@ fn parameters(
                 context: ctx,
                 vars: &b.vars,
             },
+            "Parameters",
         )
         .map_err(|e| site.wrap(e)),
         None => Ok(eff_ref.clone()),
@@ -165,6 +166,7 @@ pub(super) fn finish<'b>(
                 context: &ctx,
                 vars: &b.vars,
             },
+            "ResultSelector",
         )
         .map_err(|e| site.wrap(e))?,
         None => result,
