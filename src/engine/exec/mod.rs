@@ -18,6 +18,7 @@ mod task;
 use crate::engine::clock::{Clock, ClockMode};
 use crate::engine::definition::{Catcher, QueryLanguage, Retrier, State, StateMachine};
 use crate::engine::history::{HistoryEvent, Recorder, HISTORY_LIMIT_CAUSE, MAX_HISTORY_EVENTS};
+use crate::engine::integrations::s3::S3Folder;
 use crate::engine::integrations::Integration;
 use crate::engine::vars::Vars;
 use crate::engine::{Scope, StatesError};
@@ -45,8 +46,12 @@ pub struct ExecutionConfig {
     pub execution_name: String,
     /// `$$.StateMachine.Name`.
     pub state_machine_name: String,
-    /// Task resources, tried in order: the first whose `handles` is true runs the task.
-    pub integrations: Vec<Arc<dyn Integration>>,
+    /// Task resources, in priority order: the first that serves a request runs it
+    /// ([`crate::engine::integrations::select`]).
+    pub integrations: Arc<Vec<Box<dyn Integration>>>,
+    /// The local folder standing in for S3 (`--s3-root`), read by a Distributed Map's
+    /// `ItemReader` and written by its `ResultWriter`.
+    pub s3: Option<Arc<S3Folder>>,
     /// Seed of the random source (retry jitter).
     pub seed: u64,
     /// History events quota (AWS: 25,000).
@@ -62,7 +67,8 @@ impl Default for ExecutionConfig {
             max_workers: 16,
             execution_name: "local-execution".to_string(),
             state_machine_name: "local-state-machine".to_string(),
-            integrations: Vec::new(),
+            integrations: Arc::new(Vec::new()),
+            s3: None,
             seed: 0,
             max_history_events: MAX_HISTORY_EVENTS,
             keep_payloads: true,

@@ -7,6 +7,7 @@ use super::{run_machine, task, Branch, Done, Entered, Exec};
 use crate::engine::clock::Runner;
 use crate::engine::definition::{MapSpec, QueryLanguage, State, StateMachine};
 use crate::engine::history::Recorder;
+use crate::engine::items::{self, IterationOutcome, IterationStatus};
 use crate::engine::vars::Vars;
 use crate::engine::{Scope, StatesError};
 use futures::future::BoxFuture;
@@ -259,7 +260,22 @@ pub(super) async fn map<'b>(
             )?;
         }
     }
-    if let Some(e) = first_error.filter(|_| !within_tolerance(failures, n, tolerance)) {
+    let failed = first_error.filter(|_| !within_tolerance(failures, n, tolerance));
+    let written = match &m.result_writer {
+        Some(w) => Some(write_results(
+            ex,
+            st,
+            w,
+            &items,
+            &done.results,
+            input,
+            &ctx,
+            b,
+            site,
+        )),
+        None => None,
+    };
+    if let Some(e) = failed {
         let e = if m.distributed {
             tolerance_error(e, tolerance)
         } else {
@@ -278,13 +294,110 @@ pub(super) async fn map<'b>(
     if m.distributed {
         ex.record(b, "MapRunSucceeded", Value::Null)?;
     }
+    let result = match written {
+        Some(w) => w?,
+        None => Value::Array(
+            done.results
+                .into_iter()
+                .map(|r| match r {
+                    Some(Ok(v)) => v,
+                    Some(Err(e)) => super::error_output(&e),
+                    None => Value::Null,
+                })
+                .collect(),
+        ),
+    };
     ex.record(b, "MapStateSucceeded", Value::Null)?;
-    let outputs = done.results.into_iter().map(|r| match r {
-        Some(Ok(v)) => v,
-        Some(Err(e)) => super::error_output(&e),
-        None => Value::Null,
-    });
-    task::finish(st, input, Value::Array(outputs.collect()), ctx, b, site)
+    task::finish(st, input, result, ctx, b, site)
+}
+
+/// `ResultWriter`: writes the map run's results to the local S3 folder and returns the
+/// Map's result `{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}`.
+#[allow(clippy::too_many_arguments)]
+fn write_results(
+    ex: &Exec,
+    st: &State,
+    writer: &Value,
+    inputs: &[Value],
+    results: &[Option<ChildResult>],
+    input: &Value,
+    ctx: &Value,
+    b: &Branch,
+    site: Site<'_>,
+) -> Result<Value, StatesError> {
+    let w = evaluate_resource_config(st, writer, "ResultWriter", input, ctx, b, site)?;
+    let store = ex.cfg.s3.as_ref().ok_or_else(|| {
+        StatesError::new(
+            "States.ResultWriterFailed",
+            "No local folder stands in for S3: pass --s3-root DIR to use a ResultWriter.",
+        )
+    })?;
+    let now = ex.clock.now().timestamp_millis().max(0) as u64;
+    let outcomes: Vec<IterationOutcome> = inputs
+        .iter()
+        .zip(results)
+        .enumerate()
+        .map(|(i, (inp, r))| IterationOutcome {
+            name: format!("{i:08x}-0000-4000-8000-{:012x}", i),
+            execution_arn: None,
+            input: inp.clone(),
+            status: match r {
+                Some(Ok(v)) => IterationStatus::Succeeded(v.clone()),
+                Some(Err(e)) => IterationStatus::Failed(e.clone()),
+                None => IterationStatus::Pending,
+            },
+            start_ms: r.as_ref().map(|_| now),
+            stop_ms: r.as_ref().map(|_| now),
+        })
+        .collect();
+    items::write_results(&w, &map_run_arn(ex, st), &outcomes, store)
+}
+
+/// Evaluates the `Parameters` (JSONPath, on the effective input) or `Arguments` and
+/// `ReaderConfig`/`WriterConfig` (JSONata) of an `ItemReader`/`ResultWriter`; a
+/// `ReaderConfig.MaxItemsPath` is replaced by `MaxItems`.
+#[allow(clippy::too_many_arguments)]
+fn evaluate_resource_config(
+    st: &State,
+    config: &Value,
+    field: &str,
+    eff: &Value,
+    ctx: &Value,
+    b: &Branch,
+    site: Site<'_>,
+) -> Result<Value, StatesError> {
+    let mut out = config.clone();
+    let Some(obj) = out.as_object_mut() else {
+        return Ok(out);
+    };
+    if st.query_language == QueryLanguage::Jsonata {
+        let sv = states_var(eff, ctx.clone(), None);
+        for key in ["Arguments", "ReaderConfig", "WriterConfig"] {
+            if let Some(v) = obj.get(key).cloned() {
+                let r = flow::jsonata_template(&v, &sv, &b.vars, &format!("{field}/{key}"))
+                    .map_err(|e| site.wrap(e))?;
+                obj.insert(key.to_string(), r);
+            }
+        }
+        return Ok(out);
+    }
+    let scope = Scope {
+        input: eff,
+        context: ctx,
+        vars: &b.vars,
+    };
+    if let Some(p) = obj.get("Parameters").cloned() {
+        let r = flow::template(&p, &scope, field).map_err(|e| site.wrap(e))?;
+        obj.insert("Parameters".into(), r);
+    }
+    if let Some(rc) = obj.get_mut("ReaderConfig").and_then(Value::as_object_mut) {
+        if let Some(p) = rc.remove("MaxItemsPath") {
+            let path = p.as_str().unwrap_or("$");
+            let v = flow::query(path, &scope).map_err(|e| site.wrap(e))?;
+            rc.insert("MaxItems".into(), v);
+        }
+    }
+    Ok(out)
 }
 
 /// With a tolerance (distributed Map), exceeding it fails with
@@ -400,7 +513,7 @@ fn prepare(
             "ToleratedFailurePercentage must be between 0 and 100.",
         )));
     }
-    let raw_items = items(m, eff, ctx, &sv, b, jsonata, site)?;
+    let raw_items = items(ex, st, m, eff, ctx, &sv, b, jsonata, site)?;
     let selected = select_items(ex, st, m, raw_items, eff, &sv, b, entered, jsonata, site)?;
     let items = batch(m, selected, eff, ctx, b, site)?;
     let cap = if m.distributed {
@@ -474,7 +587,10 @@ fn number_field(
 
 /// The items array: `ItemsPath` (default `$`) or `Items` (JSONata, default
 /// `$states.input`); it must be an array.
+#[allow(clippy::too_many_arguments)]
 fn items(
+    ex: &Exec,
+    st: &State,
     m: &MapSpec,
     eff: &Value,
     ctx: &Value,
@@ -483,11 +599,15 @@ fn items(
     jsonata: bool,
     site: Site<'_>,
 ) -> Result<Vec<Value>, StatesError> {
-    if m.item_reader.is_some() {
-        return Err(StatesError::new(
-            "States.ItemReaderFailed",
-            "ItemReader is not available locally yet (the S3-folder reader is provided by the integrations layer).",
-        ));
+    if let Some(reader) = &m.item_reader {
+        let r = evaluate_resource_config(st, reader, "ItemReader", eff, ctx, b, site)?;
+        let store = ex.cfg.s3.as_ref().ok_or_else(|| {
+            StatesError::new(
+                "States.ItemReaderFailed",
+                "No local folder stands in for S3: pass --s3-root DIR to use an ItemReader.",
+            )
+        })?;
+        return items::read_items(&r, store);
     }
     if jsonata {
         if let Some(it) = &m.items {

@@ -7,10 +7,9 @@ use super::flow::{self, Site};
 use super::states::{ctx_for, finish_jsonpath, input_path, jsonata_finish, states_var};
 use super::{apply, Branch, Done, Entered, Exec};
 use crate::engine::definition::{QueryLanguage, State, TaskSpec};
-use crate::engine::integrations::{Integration, TaskRequest};
+use crate::engine::integrations::{self, Integration, TaskRequest};
 use crate::engine::{Scope, StatesError};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// `resourceType` and `resource` of history events, from the ARN:
@@ -40,7 +39,6 @@ pub(super) async fn run<'b>(
 ) -> Done<'b> {
     let ctx = ctx_for(ex, st, entered);
     let params = parameters(st, input, &ctx, b, site)?;
-    let integration = pick(ex, &t.resource).ok_or_else(|| not_available(ex, &t.resource, site))?;
     let timeout = seconds_field(
         st,
         &t.timeout,
@@ -64,7 +62,6 @@ pub(super) async fn run<'b>(
     let (rtype, res) = resource_parts(&t.resource);
     let details = json!({"resourceType": rtype, "resource": res, "region": "us-east-1",
         "parameters": super::payload(ex, &params)});
-    ex.record(b, "TaskScheduled", details)?;
     let request = TaskRequest {
         resource: t.resource.clone(),
         parameters: params,
@@ -74,13 +71,16 @@ pub(super) async fn run<'b>(
         attempt: entered.retry_count,
         timeout_seconds: timeout,
     };
+    let integration = integrations::select(&ex.cfg.integrations, &request)
+        .ok_or_else(|| not_available(ex, &t.resource, site))?;
+    ex.record(b, "TaskScheduled", details)?;
     let permit = ex.workers.acquire().await.ok();
     ex.record(
         b,
         "TaskStarted",
         json!({"resourceType": rtype, "resource": res}),
     )?;
-    let outcome = invoke(integration.as_ref(), request, timeout, heartbeat).await;
+    let outcome = invoke(integration, request, timeout, heartbeat).await;
     drop(permit);
     let result = match outcome {
         Ok(v) => {
@@ -172,14 +172,6 @@ pub(super) fn finish<'b>(
         None => result,
     };
     finish_jsonpath(st, input.clone(), result, &ctx, b, site)
-}
-
-fn pick(ex: &Exec, resource: &str) -> Option<Arc<dyn Integration>> {
-    ex.cfg
-        .integrations
-        .iter()
-        .find(|i| i.handles(resource))
-        .cloned()
 }
 
 fn not_available(ex: &Exec, resource: &str, site: Site<'_>) -> StatesError {
