@@ -1,0 +1,767 @@
+//! Parallel and Map states: children (branches, iterations) run concurrently as futures
+//! polled together, at most `limit` in flight; results keep branch and item order.
+
+use super::flow::{self, Site};
+use super::states::{ctx_for, input_path, states_var};
+use super::{run_machine, task, Branch, Done, Entered, Exec};
+use crate::engine::clock::Runner;
+use crate::engine::definition::{MapSpec, QueryLanguage, State, StateMachine};
+use crate::engine::history::Recorder;
+use crate::engine::items::{self, IterationOutcome, IterationStatus};
+use crate::engine::vars::Vars;
+use crate::engine::{Scope, StatesError};
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// AWS Step Functions: an inline Map runs at most 40 iterations concurrently.
+pub const INLINE_MAP_CONCURRENCY: usize = 40;
+
+/// Local bound on child executions of a distributed Map in flight at once.
+pub const DISTRIBUTED_MAP_CONCURRENCY: usize = 1000;
+
+type ChildResult = Result<Value, StatesError>;
+type ChildFuture<'f> = BoxFuture<'f, (usize, ChildResult, Runner)>;
+
+/// Outcome of running children: each child's result (`None`: not run or aborted) and the
+/// indices that were in flight when the run was aborted.
+struct Children {
+    results: Vec<Option<ChildResult>>,
+    aborted: Vec<usize>,
+}
+
+/// Runs children `0..n`, at most `limit` at once. After each completion `keep_going` says
+/// whether to go on; `false` drops (cancels) every child still in flight.
+async fn run_children<'f>(
+    ex: &Exec,
+    n: usize,
+    limit: usize,
+    mut start: impl FnMut(usize) -> BoxFuture<'f, ChildResult>,
+    mut keep_going: impl FnMut(usize, &ChildResult) -> bool,
+) -> Children {
+    let mut results: Vec<Option<ChildResult>> = (0..n).map(|_| None).collect();
+    let mut futs: FuturesUnordered<ChildFuture<'f>> = FuturesUnordered::new();
+    let mut running = BTreeSet::new();
+    let mut next = 0;
+    let limit = limit.max(1);
+    let mut blocked = Some(ex.clock.blocked());
+    macro_rules! top_up {
+        () => {
+            while next < n && futs.len() < limit {
+                let guard = ex.clock.runner();
+                let f = start(next);
+                let i = next;
+                running.insert(i);
+                futs.push(Box::pin(async move { (i, f.await, guard) }));
+                next += 1;
+            }
+        };
+    }
+    top_up!();
+    if futs.is_empty() {
+        blocked.take();
+    }
+    while let Some((i, r, guard)) = futs.next().await {
+        running.remove(&i);
+        let go = keep_going(i, &r);
+        results[i] = Some(r);
+        if !go {
+            blocked.take();
+            drop(futs);
+            drop(guard);
+            return Children {
+                results,
+                aborted: running.into_iter().collect(),
+            };
+        }
+        top_up!();
+        if futs.is_empty() {
+            blocked.take();
+        }
+        drop(guard);
+    }
+    Children {
+        results,
+        aborted: vec![],
+    }
+}
+
+/// A Parallel state: every branch gets the effective input; the result is the array of
+/// branch outputs in branch order. The first failing branch fails the state (others are
+/// cancelled).
+pub(super) async fn parallel<'b>(
+    ex: &Exec,
+    st: &'b State,
+    branches: &[StateMachine],
+    input: &Value,
+    b: &mut Branch,
+    entered: &Entered,
+    site: Site<'_>,
+) -> Done<'b> {
+    let ctx = ctx_for(ex, st, entered);
+    let branch_input = effective_input(st, input, &ctx, b, site)?;
+    let started = ex.record(b, "ParallelStateStarted", Value::Null)?;
+    let parent_vars = Arc::new(b.vars.clone());
+    let rec = b.rec.clone();
+    let mut failure = None;
+    let done = run_children(
+        ex,
+        branches.len(),
+        branches.len(),
+        |i| {
+            let input = branch_input.clone();
+            let mut cb = Branch {
+                rec: rec.clone(),
+                prev: started,
+                vars: Vars::child(parent_vars.clone()),
+            };
+            let sm = &branches[i];
+            Box::pin(async move { run_machine(ex, sm, input, &mut cb).await })
+        },
+        |_, r| match r {
+            Ok(_) => true,
+            Err(e) => {
+                failure = Some(e.clone());
+                false
+            }
+        },
+    )
+    .await;
+    b.prev = b.rec.last_id();
+    if let Some(e) = failure {
+        ex.record(b, "ParallelStateFailed", Value::Null)?;
+        return Err(e);
+    }
+    ex.record(b, "ParallelStateSucceeded", Value::Null)?;
+    let result = Value::Array(
+        done.results
+            .into_iter()
+            .map(|r| r.and_then(Result::ok).unwrap_or(Value::Null))
+            .collect(),
+    );
+    task::finish(st, input, result, ctx, b, site)
+}
+
+/// `InputPath` + `Parameters` (JSONPath) or `Arguments` (JSONata) of Parallel.
+fn effective_input(
+    st: &State,
+    input: &Value,
+    ctx: &Value,
+    b: &Branch,
+    site: Site<'_>,
+) -> Result<Value, StatesError> {
+    if st.query_language == QueryLanguage::Jsonata {
+        return match &st.arguments {
+            Some(a) => {
+                let sv = states_var(input, ctx.clone(), None);
+                flow::jsonata_template(a, &sv, &b.vars, "Arguments").map_err(|e| site.wrap(e))
+            }
+            None => Ok(input.clone()),
+        };
+    }
+    let eff = input_path(&st.input_path, input, ctx, &b.vars, site)?;
+    let eff_ref = eff.as_ref().unwrap_or(input);
+    match &st.parameters {
+        Some(p) => flow::template(
+            p,
+            &Scope {
+                input: eff_ref,
+                context: ctx,
+                vars: &b.vars,
+            },
+            "Parameters",
+        )
+        .map_err(|e| site.wrap(e)),
+        None => Ok(eff_ref.clone()),
+    }
+}
+
+/// The evaluated knobs of one Map run.
+struct MapRun {
+    items: Vec<Value>,
+    limit: usize,
+    tolerated_count: Option<u64>,
+    tolerated_pct: Option<f64>,
+}
+
+/// A Map state (inline or distributed): one iteration per item, outputs in item order.
+pub(super) async fn map<'b>(
+    ex: &Exec,
+    st: &'b State,
+    m: &MapSpec,
+    input: &Value,
+    b: &mut Branch,
+    entered: &Entered,
+    site: Site<'_>,
+) -> Done<'b> {
+    let ctx = ctx_for(ex, st, entered);
+    let run = prepare(ex, st, m, input, &ctx, b, entered, site)?;
+    let n = run.items.len();
+    let started = ex.record(b, "MapStateStarted", json!({"length": n}))?;
+    if m.distributed {
+        ex.record(
+            b,
+            "MapRunStarted",
+            json!({"mapRunArn": map_run_arn(ex, st)}),
+        )?;
+    }
+    let parent_vars = Arc::new(if m.distributed {
+        Vars::new()
+    } else {
+        b.vars.clone()
+    });
+    let rec = b.rec.clone();
+    let items = run.items;
+    let mut failures = 0u64;
+    let mut first_error = None;
+    let tolerance = (run.tolerated_count, run.tolerated_pct);
+    let done = run_children(
+        ex,
+        n,
+        run.limit,
+        |i| {
+            let item = items[i].clone();
+            let vars = Vars::child(parent_vars.clone());
+            let rec = if m.distributed {
+                Arc::new(Recorder::new(usize::MAX, false))
+            } else {
+                rec.clone()
+            };
+            let name = st.name.as_str();
+            let distributed = m.distributed;
+            Box::pin(async move {
+                let mut cb = Branch {
+                    rec,
+                    prev: started,
+                    vars,
+                };
+                iteration(ex, name, &m.processor, i, item, &mut cb, distributed).await
+            })
+        },
+        |_, r| {
+            if let Err(e) = r {
+                failures += 1;
+                first_error.get_or_insert_with(|| e.clone());
+                return within_tolerance(failures, n, tolerance);
+            }
+            true
+        },
+    )
+    .await;
+    b.prev = b.rec.last_id();
+    for i in &done.aborted {
+        if !m.distributed {
+            ex.record(
+                b,
+                "MapIterationAborted",
+                json!({"name": st.name, "index": i}),
+            )?;
+        }
+    }
+    let failed = first_error.filter(|_| !within_tolerance(failures, n, tolerance));
+    let written = match &m.result_writer {
+        Some(w) => Some(write_results(
+            ex,
+            st,
+            w,
+            &items,
+            &done.results,
+            input,
+            &ctx,
+            b,
+            site,
+        )),
+        None => None,
+    };
+    if let Some(e) = failed {
+        let e = if m.distributed {
+            tolerance_error(e, tolerance)
+        } else {
+            e
+        };
+        if m.distributed {
+            ex.record(
+                b,
+                "MapRunFailed",
+                json!({"error": e.error, "cause": e.cause}),
+            )?;
+        }
+        ex.record(b, "MapStateFailed", Value::Null)?;
+        return Err(e);
+    }
+    if m.distributed {
+        ex.record(b, "MapRunSucceeded", Value::Null)?;
+    }
+    let result = match written {
+        Some(w) => w?,
+        None => Value::Array(
+            done.results
+                .into_iter()
+                .map(|r| match r {
+                    Some(Ok(v)) => v,
+                    Some(Err(e)) => super::error_output(&e),
+                    None => Value::Null,
+                })
+                .collect(),
+        ),
+    };
+    ex.record(b, "MapStateSucceeded", Value::Null)?;
+    task::finish(st, input, result, ctx, b, site)
+}
+
+/// `ResultWriter`: writes the map run's results to the local S3 folder and returns the
+/// Map's result `{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}`.
+#[allow(clippy::too_many_arguments)]
+fn write_results(
+    ex: &Exec,
+    st: &State,
+    writer: &Value,
+    inputs: &[Value],
+    results: &[Option<ChildResult>],
+    input: &Value,
+    ctx: &Value,
+    b: &Branch,
+    site: Site<'_>,
+) -> Result<Value, StatesError> {
+    let w = evaluate_resource_config(st, writer, "ResultWriter", input, ctx, b, site)?;
+    let store = ex.cfg.s3.as_ref().ok_or_else(|| {
+        StatesError::new(
+            "States.ResultWriterFailed",
+            "No local folder stands in for S3: pass --s3-root DIR to use a ResultWriter.",
+        )
+    })?;
+    let now = ex.clock.now().timestamp_millis().max(0) as u64;
+    let outcomes: Vec<IterationOutcome> = inputs
+        .iter()
+        .zip(results)
+        .enumerate()
+        .map(|(i, (inp, r))| IterationOutcome {
+            name: format!("{i:08x}-0000-4000-8000-{:012x}", i),
+            execution_arn: None,
+            input: inp.clone(),
+            status: match r {
+                Some(Ok(v)) => IterationStatus::Succeeded(v.clone()),
+                Some(Err(e)) => IterationStatus::Failed(e.clone()),
+                None => IterationStatus::Pending,
+            },
+            start_ms: r.as_ref().map(|_| now),
+            stop_ms: r.as_ref().map(|_| now),
+        })
+        .collect();
+    items::write_results(&w, &map_run_arn(ex, st), &outcomes, store)
+}
+
+/// Evaluates the `Parameters` (JSONPath, on the effective input) or `Arguments` and
+/// `ReaderConfig`/`WriterConfig` (JSONata) of an `ItemReader`/`ResultWriter`; a
+/// `ReaderConfig.MaxItemsPath` is replaced by `MaxItems`.
+#[allow(clippy::too_many_arguments)]
+fn evaluate_resource_config(
+    st: &State,
+    config: &Value,
+    field: &str,
+    eff: &Value,
+    ctx: &Value,
+    b: &Branch,
+    site: Site<'_>,
+) -> Result<Value, StatesError> {
+    let mut out = config.clone();
+    let Some(obj) = out.as_object_mut() else {
+        return Ok(out);
+    };
+    if st.query_language == QueryLanguage::Jsonata {
+        let sv = states_var(eff, ctx.clone(), None);
+        for key in ["Arguments", "ReaderConfig", "WriterConfig"] {
+            if let Some(v) = obj.get(key).cloned() {
+                let r = flow::jsonata_template(&v, &sv, &b.vars, &format!("{field}/{key}"))
+                    .map_err(|e| site.wrap(e))?;
+                obj.insert(key.to_string(), r);
+            }
+        }
+        return Ok(out);
+    }
+    let scope = Scope {
+        input: eff,
+        context: ctx,
+        vars: &b.vars,
+    };
+    if let Some(p) = obj.get("Parameters").cloned() {
+        let r = flow::template(&p, &scope, field).map_err(|e| site.wrap(e))?;
+        obj.insert("Parameters".into(), r);
+    }
+    if let Some(rc) = obj.get_mut("ReaderConfig").and_then(Value::as_object_mut) {
+        if let Some(p) = rc.remove("MaxItemsPath") {
+            let path = p.as_str().unwrap_or("$");
+            let v = flow::query(path, &scope).map_err(|e| site.wrap(e))?;
+            rc.insert("MaxItems".into(), v);
+        }
+    }
+    Ok(out)
+}
+
+/// With a tolerance (distributed Map), exceeding it fails with
+/// `States.ExceedToleratedFailureThreshold`; without one the first iteration error is the
+/// Map's error.
+fn tolerance_error(e: StatesError, tolerance: (Option<u64>, Option<f64>)) -> StatesError {
+    if tolerance == (None, None) {
+        return e;
+    }
+    StatesError::new(
+        "States.ExceedToleratedFailureThreshold",
+        "The specified tolerated failure threshold was exceeded",
+    )
+}
+
+/// True while `failures` of `n` items stay within `ToleratedFailureCount` /
+/// `ToleratedFailurePercentage` (both default to 0: any failure fails the Map).
+fn within_tolerance(failures: u64, n: usize, (count, pct): (Option<u64>, Option<f64>)) -> bool {
+    let by_count = count.is_some_and(|c| failures <= c);
+    let by_pct = pct.is_some_and(|p| n > 0 && (failures as f64) * 100.0 / (n as f64) <= p);
+    failures == 0 || by_count || by_pct
+}
+
+fn map_run_arn(ex: &Exec, st: &State) -> String {
+    format!(
+        "arn:aws:states:us-east-1:123456789012:mapRun:{}/{}:{}",
+        ex.cfg.state_machine_name, st.name, ex.cfg.execution_name
+    )
+}
+
+/// One Map iteration with its `MapIterationStarted`/`Succeeded`/`Failed` events (inline;
+/// a distributed iteration is a child execution with its own history).
+fn iteration<'f>(
+    ex: &'f Exec,
+    name: &'f str,
+    processor: &'f StateMachine,
+    index: usize,
+    item: Value,
+    cb: &'f mut Branch,
+    distributed: bool,
+) -> BoxFuture<'f, ChildResult> {
+    Box::pin(async move {
+        let details = json!({"name": name, "index": index});
+        if !distributed {
+            ex.record(cb, "MapIterationStarted", details.clone())?;
+        }
+        let r = run_machine(ex, processor, item, cb).await;
+        if !distributed {
+            let kind = if r.is_ok() {
+                "MapIterationSucceeded"
+            } else {
+                "MapIterationFailed"
+            };
+            ex.record(cb, kind, details).ok();
+        }
+        r
+    })
+}
+
+/// Evaluates items, `ItemSelector`, `ItemBatcher`, `MaxConcurrency` and the tolerated
+/// failure fields.
+#[allow(clippy::too_many_arguments)]
+fn prepare(
+    ex: &Exec,
+    st: &State,
+    m: &MapSpec,
+    input: &Value,
+    ctx: &Value,
+    b: &Branch,
+    entered: &Entered,
+    site: Site<'_>,
+) -> Result<MapRun, StatesError> {
+    let jsonata = st.query_language == QueryLanguage::Jsonata;
+    let eff = if jsonata {
+        None
+    } else {
+        input_path(&st.input_path, input, ctx, &b.vars, site)?
+    };
+    let eff = eff.as_ref().unwrap_or(input);
+    let sv = if jsonata {
+        states_var(input, ctx.clone(), None)
+    } else {
+        Value::Null
+    };
+    let num = |lit: &Option<Value>, path: &Option<String>, field: &str, float: bool| {
+        number_field(lit, path, field, float, eff, ctx, &sv, b, jsonata, site)
+    };
+    let limit_v = num(
+        &m.max_concurrency,
+        &m.max_concurrency_path,
+        "MaxConcurrency",
+        false,
+    )?;
+    let count = num(
+        &m.tolerated_count,
+        &m.tolerated_count_path,
+        "ToleratedFailureCount",
+        false,
+    )?;
+    let pct = num(
+        &m.tolerated_percentage,
+        &m.tolerated_percentage_path,
+        "ToleratedFailurePercentage",
+        true,
+    )?;
+    if count.is_some_and(|c| c < 0.0) {
+        return Err(site.wrap(StatesError::runtime(
+            "ToleratedFailureCount cannot be negative.",
+        )));
+    }
+    if pct.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
+        return Err(site.wrap(StatesError::runtime(
+            "ToleratedFailurePercentage must be between 0 and 100.",
+        )));
+    }
+    let raw_items = items(ex, st, m, eff, ctx, &sv, b, jsonata, site)?;
+    let selected = select_items(ex, st, m, raw_items, eff, &sv, b, entered, jsonata, site)?;
+    let items = batch(m, selected, eff, ctx, b, site)?;
+    let cap = if m.distributed {
+        DISTRIBUTED_MAP_CONCURRENCY
+    } else {
+        INLINE_MAP_CONCURRENCY
+    };
+    let limit = match limit_v {
+        Some(l) if l >= 1.0 => (l as usize).min(cap),
+        _ => cap,
+    };
+    Ok(MapRun {
+        items,
+        limit,
+        tolerated_count: count.map(|c| c as u64),
+        tolerated_pct: pct,
+    })
+}
+
+/// A numeric Map field: literal, JSONata expression, or `…Path` (whose value must be an
+/// integer, or a float for the percentage).
+#[allow(clippy::too_many_arguments)]
+fn number_field(
+    lit: &Option<Value>,
+    path: &Option<String>,
+    field: &str,
+    float: bool,
+    eff: &Value,
+    ctx: &Value,
+    sv: &Value,
+    b: &Branch,
+    jsonata: bool,
+    site: Site<'_>,
+) -> Result<Option<f64>, StatesError> {
+    if let Some(v) = lit {
+        let v = if jsonata && v.is_string() {
+            flow::jsonata_template(v, sv, &b.vars, field).map_err(|e| site.wrap(e))?
+        } else {
+            v.clone()
+        };
+        return Ok(v.as_f64());
+    }
+    let Some(p) = path else { return Ok(None) };
+    let v = flow::query(
+        p,
+        &Scope {
+            input: eff,
+            context: ctx,
+            vars: &b.vars,
+        },
+    )
+    .map_err(|e| site.wrap(e))?;
+    let parsed = match &v {
+        Value::Number(n) if float => n.as_f64(),
+        Value::Number(n) => n.as_i64().map(|i| i as f64),
+        Value::String(s) if float => s.trim().parse::<f64>().ok(),
+        Value::String(s) => s.trim().parse::<i64>().ok().map(|i| i as f64),
+        _ => None,
+    };
+    parsed.map(Some).ok_or_else(|| {
+        let shown = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
+        let kind = if float { "float" } else { "integer" };
+        site.wrap(StatesError::runtime(format!(
+            "The {field}Path field refers to value \"{shown}\" which is not a valid {kind}: {p}"
+        )))
+    })
+}
+
+/// The items array: `ItemsPath` (default `$`) or `Items` (JSONata, default
+/// `$states.input`); it must be an array.
+#[allow(clippy::too_many_arguments)]
+fn items(
+    ex: &Exec,
+    st: &State,
+    m: &MapSpec,
+    eff: &Value,
+    ctx: &Value,
+    sv: &Value,
+    b: &Branch,
+    jsonata: bool,
+    site: Site<'_>,
+) -> Result<Vec<Value>, StatesError> {
+    if let Some(reader) = &m.item_reader {
+        let r = evaluate_resource_config(st, reader, "ItemReader", eff, ctx, b, site)?;
+        let store = ex.cfg.s3.as_ref().ok_or_else(|| {
+            StatesError::new(
+                "States.ItemReaderFailed",
+                "No local folder stands in for S3: pass --s3-root DIR to use an ItemReader.",
+            )
+        })?;
+        return items::read_items(&r, store);
+    }
+    if jsonata {
+        if let Some(it) = &m.items {
+            let v = flow::jsonata_template(it, sv, &b.vars, "Items").map_err(|e| site.wrap(e))?;
+            return match v {
+                Value::Array(a) => Ok(a),
+                other => Err(site.wrap(StatesError::query_evaluation(format!(
+                    "The JSONata expression '{}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
+                    flow::expr_text(it),
+                    flow::type_name(&other),
+                    other
+                )))),
+            };
+        }
+        return match sv.get("input") {
+            Some(Value::Array(a)) => Ok(a.clone()),
+            other => Err(site.wrap(StatesError::query_evaluation(format!(
+                "Map state input must be an array but was: {}",
+                other.cloned().unwrap_or(Value::Null)
+            )))),
+        };
+    }
+    let v = match &m.items_path {
+        Some(p) if p != "$" => flow::query(
+            p,
+            &Scope {
+                input: eff,
+                context: ctx,
+                vars: &b.vars,
+            },
+        )
+        .map_err(|e| site.wrap(e))?,
+        _ => eff.clone(),
+    };
+    match v {
+        Value::Array(a) => Ok(a),
+        other => Err(site.wrap(StatesError::runtime(format!(
+            "Map state input must be an array but was: {other}"
+        )))),
+    }
+}
+
+/// Applies `ItemSelector` (or legacy `Parameters`) to each item, with `$$.Map.Item`.
+#[allow(clippy::too_many_arguments)]
+fn select_items(
+    ex: &Exec,
+    st: &State,
+    m: &MapSpec,
+    items: Vec<Value>,
+    eff: &Value,
+    sv: &Value,
+    b: &Branch,
+    entered: &Entered,
+    jsonata: bool,
+    site: Site<'_>,
+) -> Result<Vec<Value>, StatesError> {
+    let Some(sel) = &m.item_selector else {
+        return Ok(items);
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let ctx = ex.context(st, entered, Some((i, item)));
+        let v = if jsonata {
+            let mut sv = sv.clone();
+            sv["context"] = ctx;
+            flow::jsonata_template(sel, &sv, &b.vars, "ItemSelector")
+        } else {
+            flow::template(
+                sel,
+                &Scope {
+                    input: eff,
+                    context: &ctx,
+                    vars: &b.vars,
+                },
+                "ItemSelector",
+            )
+        };
+        out.push(v.map_err(|e| site.wrap(e))?);
+    }
+    Ok(out)
+}
+
+/// `ItemBatcher`: groups items into `{"Items":[…]}` objects of at most `MaxItemsPerBatch`
+/// items, with `BatchInput` added when given.
+fn batch(
+    m: &MapSpec,
+    items: Vec<Value>,
+    eff: &Value,
+    ctx: &Value,
+    b: &Branch,
+    site: Site<'_>,
+) -> Result<Vec<Value>, StatesError> {
+    let Some(cfg) = &m.item_batcher else {
+        return Ok(items);
+    };
+    let max = match (
+        cfg.get("MaxItemsPerBatch"),
+        cfg.get("MaxItemsPerBatchPath").and_then(Value::as_str),
+    ) {
+        (Some(v), _) => v.as_u64(),
+        (None, Some(p)) => flow::query(
+            p,
+            &Scope {
+                input: eff,
+                context: ctx,
+                vars: &b.vars,
+            },
+        )
+        .map_err(|e| site.wrap(e))?
+        .as_u64(),
+        _ => None,
+    };
+    let size = max
+        .filter(|&n| n > 0)
+        .map_or(items.len().max(1), |n| n as usize);
+    let batch_input = match cfg.get("BatchInput") {
+        Some(t) => Some(
+            flow::template(
+                t,
+                &Scope {
+                    input: eff,
+                    context: ctx,
+                    vars: &b.vars,
+                },
+                "BatchInput",
+            )
+            .map_err(|e| site.wrap(e))?,
+        ),
+        None => None,
+    };
+    Ok(items
+        .chunks(size)
+        .map(|c| {
+            let mut o = serde_json::Map::new();
+            if let Some(bi) = &batch_input {
+                o.insert("BatchInput".into(), bi.clone());
+            }
+            o.insert("Items".into(), Value::Array(c.to_vec()));
+            Value::Object(o)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tolerance_counts_and_percentages() {
+        assert!(within_tolerance(0, 10, (None, None)));
+        assert!(!within_tolerance(1, 10, (None, None)));
+        assert!(within_tolerance(2, 10, (Some(2), None)));
+        assert!(!within_tolerance(3, 10, (Some(2), None)));
+        assert!(within_tolerance(1, 10, (None, Some(10.0))));
+        assert!(!within_tolerance(2, 10, (None, Some(10.0))));
+    }
+}
