@@ -453,24 +453,17 @@ impl<'a> Evaluator<'a> {
             }
             keyed.push((keys, it));
         }
-        let mut err = None;
-        keyed.sort_by(|(a, _), (b, _)| {
+        let mut after = |(a, _): &(Vec<Val>, Val), (b, _): &(Vec<Val>, Val)| {
             for (i, (_, desc)) in terms.iter().enumerate() {
-                match functions::compare_values(&a[i], &b[i]) {
-                    Ok(std::cmp::Ordering::Equal) => continue,
-                    Ok(o) => return if *desc { o.reverse() } else { o },
-                    Err(e) => {
-                        err.get_or_insert(e);
-                        return std::cmp::Ordering::Equal;
-                    }
+                match functions::compare_values(&a[i], &b[i])? {
+                    std::cmp::Ordering::Equal => continue,
+                    o => return Ok((o == std::cmp::Ordering::Greater) != *desc),
                 }
             }
-            std::cmp::Ordering::Equal
-        });
-        match err {
-            Some(e) => Err(e),
-            None => Ok(Val::seq(keyed.into_iter().map(|(_, v)| v).collect())),
-        }
+            Ok(false)
+        };
+        let sorted = functions::merge_sort(keyed, &mut after)?;
+        Ok(Val::seq(sorted.into_iter().map(|(_, v)| v).collect()))
     }
 
     fn binary(&self, op: BinOp, l: &Node, r: &Node, input: &Val, env: &Rc<Env>) -> R {

@@ -74,6 +74,7 @@ const NATIVES: &[&str] = &[
     "uuid",
     "parse",
     "shuffle",
+    "match",
 ];
 
 /// The built-in function called `name`, if any.
@@ -152,7 +153,7 @@ pub(crate) fn call(ev: &Evaluator, name: &str, mut args: Vec<Val>, input: &Val) 
     }
     match name {
         "string" | "length" | "substring" | "substringBefore" | "substringAfter" | "uppercase"
-        | "lowercase" | "trim" | "pad" | "contains" | "split" | "join" | "replace"
+        | "lowercase" | "trim" | "pad" | "contains" | "split" | "join" | "replace" | "match"
         | "base64encode" | "base64decode" => strings(name, &args),
         "number" | "abs" | "floor" | "ceil" | "round" | "power" | "sqrt" | "sum" | "max"
         | "min" | "average" | "count" => numbers(name, &args),
@@ -194,6 +195,7 @@ fn strings(name: &str, args: &[Val]) -> R {
                 Some((a, b)) => Val::str(if name == "substringBefore" { a } else { b }),
             }
         }
+        "match" => regex_match(&s, args)?,
         "contains" => Val::Bool(match arg(args, 1) {
             Val::Str(p) => s.contains(p.as_ref()),
             Val::Regex(r) => r.is_match(&s),
@@ -234,6 +236,30 @@ fn substring(s: &str, args: &[Val]) -> R {
             .iter()
             .collect::<String>(),
     ))
+}
+
+/// `$match(str, regex, limit?)`: one `{match, index, groups}` object per match.
+fn regex_match(s: &str, args: &[Val]) -> R {
+    let Val::Regex(r) = arg(args, 1) else {
+        return Err(arg_err(2, "match"));
+    };
+    let limit = num_arg(args, 2, "match")?.map_or(usize::MAX, |n| n.max(0.0) as usize);
+    let mut out = Vec::new();
+    for caps in r.captures_iter(s).take(limit) {
+        let Some(m) = caps.get(0) else { continue };
+        let groups = caps
+            .iter()
+            .skip(1)
+            .map(|g| Val::str(g.map_or("", |g| g.as_str())))
+            .collect();
+        let index = s[..m.start()].chars().count() as f64;
+        out.push(Val::Obj(Rc::new(IndexMap::from([
+            ("match".to_string(), Val::str(m.as_str())),
+            ("index".to_string(), Val::Num(index)),
+            ("groups".to_string(), Val::array(groups)),
+        ]))));
+    }
+    Ok(collapse(Val::seq(out)))
 }
 
 fn split(s: &str, args: &[Val]) -> R {
@@ -382,7 +408,8 @@ fn to_number(v: &Val) -> R {
     }
 }
 
-/// A string that is a JSON number (and hex/octal/binary literals, as `$number` accepts).
+/// A string `$number` accepts: `-?digits(.digits)?(e[+-]?digits)?` (jsonata-js's test, so
+/// `"01"` is 1 and `" 2"` is refused) or a `0x`/`0o`/`0b` integer literal.
 fn parse_number(s: &str) -> Option<f64> {
     let radix = |p: &str, r: u32| {
         s.strip_prefix(p)
@@ -395,10 +422,21 @@ fn parse_number(s: &str) -> Option<f64> {
     {
         return Some(n);
     }
-    match serde_json::from_str::<serde_json::Value>(s.trim()) {
-        Ok(serde_json::Value::Number(n)) => n.as_f64(),
-        _ => None,
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let (mantissa, exp) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (mantissa, None),
+    };
+    let exp_ok = exp.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)));
+    if !(digits(int) && frac.is_none_or(digits) && exp_ok) {
+        return None;
     }
+    s.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
 fn aggregate(name: &str, args: &[Val]) -> R {
@@ -467,6 +505,13 @@ fn misc(name: &str, args: &[Val]) -> R {
                 return Err(JError::new("D3141", msg, 0));
             }
             Val::Undef
+        }
+        "now" | "fromMillis" | "toMillis" if args.len() > usize::from(name != "now") => {
+            return Err(JError::new(
+                "D3133",
+                format!("flowc does not support picture strings or timezones in ${name}"),
+                0,
+            ))
         }
         "now" => Val::str(&super::aws::now_iso()),
         "millis" => Val::Num(super::aws::now_millis() as f64),
@@ -687,32 +732,46 @@ fn sort(ev: &Evaluator, a: Val, f: &Val, input: &Val) -> R {
     if a.is_undef() {
         return Ok(Val::Undef);
     }
-    let mut items = a.items();
-    let mut err = None;
-    if f.is_undef() {
-        items.sort_by(|x, y| {
-            compare_values(x, y).unwrap_or_else(|e| {
-                err.get_or_insert(e);
-                Ordering::Equal
-            })
-        });
+    let items = a.items();
+    let sorted = if f.is_undef() {
+        merge_sort(items, &mut |x, y| {
+            Ok(compare_values(x, y)? == Ordering::Greater)
+        })?
     } else {
-        // `f(a, b)` true means a goes after b (jsonata-js merge sort contract).
-        items.sort_by(
-            |x, y| match ev.apply(f, vec![x.clone(), y.clone()], input) {
-                Ok(r) if boolean(&r) => Ordering::Greater,
-                Ok(_) => Ordering::Less,
-                Err(e) => {
-                    err.get_or_insert(e);
-                    Ordering::Equal
-                }
-            },
-        );
+        // `f(a, b)` true means a goes after b (the jsonata-js comparator contract).
+        merge_sort(items, &mut |x, y| {
+            Ok(boolean(&ev.apply(f, vec![x.clone(), y.clone()], input)?))
+        })?
+    };
+    Ok(Val::array(sorted))
+}
+
+/// Stable merge sort with a fallible "goes after" test (never panics on inconsistent
+/// comparators, unlike `slice::sort_by`).
+pub(crate) fn merge_sort<T: Clone>(
+    items: Vec<T>,
+    after: &mut dyn FnMut(&T, &T) -> Result<bool, JError>,
+) -> Result<Vec<T>, JError> {
+    if items.len() <= 1 {
+        return Ok(items);
     }
-    match err {
-        Some(e) => Err(e),
-        None => Ok(Val::array(items)),
+    let mut left = items;
+    let right = left.split_off(left.len() / 2);
+    let (left, right) = (merge_sort(left, after)?, merge_sort(right, after)?);
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let (mut i, mut j) = (0, 0);
+    while i < left.len() && j < right.len() {
+        if after(&left[i], &right[j])? {
+            out.push(right[j].clone());
+            j += 1;
+        } else {
+            out.push(left[i].clone());
+            i += 1;
+        }
     }
+    out.extend_from_slice(&left[i..]);
+    out.extend_from_slice(&right[j..]);
+    Ok(out)
 }
 
 /// JSONata truthiness (`$boolean`): empty strings, zero, null, empty arrays and objects,

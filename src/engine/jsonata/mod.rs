@@ -25,7 +25,7 @@ mod lexer;
 mod parser;
 mod value;
 
-pub use aws::set_random_seed;
+pub use aws::{set_clock_millis, set_random_seed};
 pub use error::JError;
 
 use crate::engine::vars::Vars;

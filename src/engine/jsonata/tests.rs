@@ -204,6 +204,12 @@ fn string_functions() {
         Some(json!(false))
     );
     assert_eq!(ev("$base64decode($base64encode('hi'))"), Some(json!("hi")));
+    assert_eq!(
+        ev("$match('a1b22', /[0-9]+/)"),
+        Some(
+            json!([{"match": "1", "index": 1, "groups": []}, {"match": "22", "index": 3, "groups": []}])
+        )
+    );
 }
 
 #[test]
@@ -278,6 +284,10 @@ fn object_array_and_boolean_functions() {
         Some(json!("arrayobjectnumber"))
     );
     assert_eq!(ev("$toMillis($fromMillis(1000))"), Some(json!(1000)));
+    assert!(
+        err("$fromMillis(0, '[Y]')").starts_with("D3133"),
+        "pictures are refused, not ignored"
+    );
 }
 
 #[test]
@@ -342,6 +352,20 @@ fn seeded_random_and_uuid_are_deterministic() {
             .unwrap_or_default();
     assert_eq!(u.len(), 36);
     assert_eq!(&u[14..15], "4");
+}
+
+#[test]
+fn clock_can_be_pinned() {
+    set_clock_millis(Some(1_700_000_000_123));
+    let now = (ev("$now()"), ev("$millis()"));
+    set_clock_millis(None);
+    assert_eq!(
+        now,
+        (
+            Some(json!("2023-11-14T22:13:20.123Z")),
+            Some(json!(1_700_000_000_123i64))
+        )
+    );
 }
 
 #[test]
