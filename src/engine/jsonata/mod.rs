@@ -189,6 +189,27 @@ pub fn json_type(v: &Value) -> &'static str {
     }
 }
 
+/// Checks expression text `expr` as AWS does when a state machine is created: it must parse
+/// (`INVALID_JSONATA_EXPRESSION`), and it must not read the top-level context, which AWS leaves
+/// empty: a path starting with a field name (`phone` rather than `$states.input.phone`) or `$$`
+/// (`UNSUPPORTED_JSONATA_EXPRESSION`). Names in later path steps, predicates, sort terms and
+/// grouping bodies are fine; lambda bodies and object constructors see the top-level context.
+///
+/// Errors: the message AWS puts after the location, e.g. `UNSUPPORTED_JSONATA_EXPRESSION:
+/// Reference to 'phone' at the top level is not supported.` (wording as reported by
+/// emulators measured against AWS; not in our corpus).
+pub fn validate(expr: &str) -> Result<(), String> {
+    let node =
+        parser::parse(expr).map_err(|e| format!("INVALID_JSONATA_EXPRESSION: {}", e.message))?;
+    match parser::top_level_reference(&node) {
+        None => Ok(()),
+        Some(name) if name == "$$" => Err("UNSUPPORTED_JSONATA_EXPRESSION: Reference to '$$' is not supported.".into()),
+        Some(name) => Err(format!(
+            "UNSUPPORTED_JSONATA_EXPRESSION: Reference to '{name}' at the top level is not supported."
+        )),
+    }
+}
+
 /// The parsed form of `expr`, from the thread's cache or freshly parsed.
 fn parsed(expr: &str) -> Result<Rc<Node>, JError> {
     if let Some(n) = CACHE.with(|c| c.borrow().get(expr).cloned()) {

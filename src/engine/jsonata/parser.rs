@@ -484,6 +484,44 @@ fn regex_node(pattern: &str, flags: &str, pos: usize) -> Result<Node, JError> {
         .map_err(|e| JError::new("S0302", format!("Invalid regular expression: {e}"), pos))
 }
 
+/// The first reference to the top-level context in `node`: a path starting with a field name
+/// (`"phone"`, `"*"`, `"**"`) or `$$` (`"$$"`). AWS evaluates expressions without a context
+/// item, so such references are refused when a definition is created.
+pub(crate) fn top_level_reference(node: &Node) -> Option<String> {
+    let top = |n: &Node| top_level_reference(n);
+    let any = |ns: &mut dyn Iterator<Item = &Node>| {
+        ns.map(top_level_reference).find(Option::is_some).flatten()
+    };
+    match node {
+        Node::Var(v) if v == "$" => Some("$$".into()),
+        Node::Path(steps, _) => {
+            let first = steps.first()?;
+            match &first.node {
+                Node::Name(n) => Some(n.clone()),
+                Node::Wildcard => Some("*".into()),
+                Node::Descendants => Some("**".into()),
+                other => top(other),
+            }
+        }
+        Node::Neg(a) | Node::Bind(_, a) => top(a),
+        Node::Bin(_, a, b)
+        | Node::And(a, b)
+        | Node::Or(a, b)
+        | Node::Elvis(a, b)
+        | Node::Coalesce(a, b)
+        | Node::Chain(a, b) => top(a).or_else(|| top(b)),
+        Node::Cond(c, t, e) => top(c)
+            .or_else(|| top(t))
+            .or_else(|| e.as_deref().and_then(top)),
+        Node::Array(items) | Node::Block(items) => any(&mut items.iter()),
+        Node::Object(pairs) => any(&mut pairs.iter().flat_map(|(k, v)| [k, v])),
+        Node::Call(f, args) => top(f).or_else(|| any(&mut args.iter())),
+        Node::Lambda(l) => top(&l.body),
+        Node::Filter(e, _) | Node::Group(e, _) | Node::Sort(e, _) => top(e),
+        _ => None,
+    }
+}
+
 fn path_of(node: Node) -> Node {
     Node::Path(
         vec![Step {

@@ -442,3 +442,29 @@ fn deep_recursion_is_an_error_not_a_crash() {
         "and refuses 101"
     );
 }
+
+#[test]
+fn validation_refuses_top_level_context_references() {
+    assert_eq!(validate("$states.input.items[value > 3].name"), Ok(()));
+    assert_eq!(
+        validate("$map($states.input.a, function($x){ $x.b })"),
+        Ok(())
+    );
+    assert_eq!(
+        validate("phone"),
+        Err("UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone' at the top level is not supported.".into())
+    );
+    assert_eq!(
+        validate("$map($states.input.a, function($x){ b })").map_err(|e| e.contains("'b'")),
+        Err(true)
+    );
+    assert_eq!(
+        validate("{'k': v}").map_err(|e| e.contains("'v'")),
+        Err(true)
+    );
+    assert_eq!(
+        validate("$$.a"),
+        Err("UNSUPPORTED_JSONATA_EXPRESSION: Reference to '$$' is not supported.".into())
+    );
+    assert!(validate("a[1,2)").is_err_and(|e| e.starts_with("INVALID_JSONATA_EXPRESSION")));
+}
