@@ -182,9 +182,7 @@ impl<'a> Evaluator<'a> {
             }
             match self.eval(it, input, env)? {
                 Val::Undef => {}
-                Val::Arr(a, f) if !matches!(it, Node::Array(_)) && !f.cons => {
-                    out.extend(a.iter().cloned())
-                }
+                Val::Arr(a, _) if !matches!(it, Node::Array(_)) => out.extend(a.iter().cloned()),
                 v => out.push(v),
             }
         }

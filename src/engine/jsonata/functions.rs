@@ -293,9 +293,45 @@ fn replace(s: &str, args: &[Val]) -> R {
             Some(n) => s.replacen(p.as_ref(), &rep, n),
             None => s.replace(p.as_ref(), &rep),
         },
-        Val::Regex(r) => r.replacen(s, limit.unwrap_or(0), rep.as_ref()).into_owned(),
+        Val::Regex(r) => r
+            .replacen(s, limit.unwrap_or(0), |caps: &regex::Captures| {
+                expand(&rep, caps)
+            })
+            .into_owned(),
         _ => return Err(arg_err(2, "replace")),
     }))
+}
+
+/// Expands a JSONata replacement string: `$$` is `$`, `$n` is group `n` (using as many digits
+/// as name an existing group), `$0` the whole match; any other `$` is literal.
+fn expand(rep: &str, caps: &regex::Captures) -> String {
+    let mut out = String::new();
+    let mut chars = rep.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'$') {
+            chars.next();
+            out.push('$');
+            continue;
+        }
+        let mut group: Option<usize> = None;
+        while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+            let next = group.unwrap_or(0) * 10 + d as usize;
+            if group.is_some() && next >= caps.len() {
+                break;
+            }
+            group = Some(next);
+            chars.next();
+        }
+        match group {
+            None => out.push('$'),
+            Some(g) => out.push_str(caps.get(g).map_or("", |m| m.as_str())),
+        }
+    }
+    out
 }
 
 fn pad(s: &str, args: &[Val]) -> R {
