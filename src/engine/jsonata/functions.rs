@@ -408,7 +408,18 @@ fn finite(n: f64) -> R {
     if n.is_finite() {
         Ok(Val::Num(n))
     } else {
-        Err(JError::new("D1001", format!("Number out of range: {n}"), 0))
+        let js = if n.is_nan() {
+            "NaN"
+        } else if n > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        };
+        Err(JError::new(
+            "D1001",
+            format!("Number out of range: {js}"),
+            0,
+        ))
     }
 }
 

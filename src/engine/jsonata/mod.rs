@@ -16,6 +16,25 @@
 //!
 //! Parsed expressions are cached per thread (keyed by the expression text), so a Map state
 //! evaluating one expression per item parses it once.
+//!
+//! Supported: literals, paths with predicates (`a[0]`, `a[-1]`, `a[b > 1]`, `a[]`), wildcards
+//! `*` and `**`, array constructors and ranges `[1..5]`, object constructors `{k: v}` and
+//! grouping `a{k: v}`, order-by `a^(>k)`, arithmetic, `&`, comparisons, `in`, `and`/`or`,
+//! `? :`, `?:`, `??`, blocks `( ; )` with `:=`, `function($x){…}` (signatures skipped),
+//! partial application `$f(?, 1)`, `~>`, regex literals `/re/im`; functions `$string`
+//! `$length` `$substring` `$substringBefore` `$substringAfter` `$uppercase` `$lowercase`
+//! `$trim` `$pad` `$contains` `$split` `$join` `$replace` `$match` `$base64encode`
+//! `$base64decode` `$number` `$abs` `$floor` `$ceil` `$round` `$power` `$sqrt` `$sum` `$max`
+//! `$min` `$average` `$count` `$boolean` `$not` `$exists` `$append` `$reverse` `$sort`
+//! `$distinct` `$zip` `$keys` `$lookup` `$spread` `$merge` `$each` `$sift` `$error` `$assert`
+//! `$type` `$map` `$filter` `$reduce` `$single` `$shuffle` (identity) `$now` `$millis`
+//! `$fromMillis` `$toMillis` (ISO 8601 only), and AWS's six.
+//!
+//! Not supported (a call is `T1006`, syntax is `S02xx`): the parent operator `%`, focus and
+//! index bindings `@`/`#`, the transform `|…|…|`, `$formatNumber`, `$formatBase`,
+//! `$formatInteger`, `$parseInteger`, `$encodeUrl*`/`$decodeUrl*`, `$eval` and `$clone` (AWS
+//! disables `$eval` too), date picture strings, function-valued `$replace` replacements,
+//! signature checking; integers beyond 2^53 lose precision (numbers are doubles).
 
 mod aws;
 mod error;

@@ -212,22 +212,17 @@ impl Parser {
             Tok::Str(s) => Ok(Node::Str(s.into())),
             Tok::Regex(p, f) => regex_node(&p, &f, t.pos),
             Tok::Var(v) => Ok(Node::Var(v)),
-            Tok::Name(n) => self.name_nud(n, t.pos),
+            Tok::Name(n) => self.name_nud(n),
             Tok::Op(op) => self.op_nud(op, t.pos),
         }
     }
 
-    fn name_nud(&mut self, n: String, pos: usize) -> Result<Node, JError> {
+    fn name_nud(&mut self, n: String) -> Result<Node, JError> {
         match n.as_str() {
             "true" => Ok(Node::Bool(true)),
             "false" => Ok(Node::Bool(false)),
             "null" => Ok(Node::Null),
             "function" | "λ" if self.is_op("(") => self.lambda(),
-            "and" | "or" | "in" => Err(JError::new(
-                "S0211",
-                format!("The symbol {n} cannot be used as a unary operator"),
-                pos,
-            )),
             _ => Ok(path_of(Node::Name(n))),
         }
     }

@@ -57,6 +57,11 @@ fn paths_over_states_and_variables() {
     assert_eq!(ev("$states.input.nested.k.v"), Some(json!(true)));
     assert_eq!(ev("$states.context.Execution.Name"), Some(json!("run-1")));
     assert_eq!(ev("$states.input.missing"), None);
+    assert_eq!(
+        evaluate("$.and.or", &json!({}), &Vars::new()),
+        Ok(None),
+        "keywords as field names"
+    );
     assert_eq!(ev("$x"), Some(json!(10)));
     assert_eq!(ev("$obj.f"), Some(json!("g")));
     assert_eq!(ev("$doesNotExist"), None);
