@@ -75,6 +75,13 @@ const NATIVES: &[&str] = &[
     "parse",
     "shuffle",
     "match",
+    "formatNumber",
+    "formatBase",
+    "encodeUrl",
+    "encodeUrlComponent",
+    "decodeUrl",
+    "decodeUrlComponent",
+    "clone",
 ];
 
 /// The built-in function called `name`, if any.
@@ -163,6 +170,8 @@ pub(crate) fn call(ev: &Evaluator, name: &str, mut args: Vec<Val>, input: &Val) 
         "partition" | "range" | "hash" | "random" | "uuid" | "parse" => {
             super::aws::call(name, &args)
         }
+        "formatNumber" | "formatBase" | "encodeUrl" | "encodeUrlComponent" | "decodeUrl"
+        | "decodeUrlComponent" | "clone" => formatting(name, &args),
         _ => misc(name, &args),
     }
 }
@@ -398,7 +407,7 @@ fn numbers(name: &str, args: &[Val]) -> R {
                     ))
                 }
                 "sqrt" => n.sqrt(),
-                _ => round(n, num_arg(args, 1, name)?.unwrap_or(0.0) as i32),
+                _ => round_half_even(n, num_arg(args, 1, name)?.unwrap_or(0.0) as i32),
             }))
         }
     }
@@ -423,9 +432,37 @@ fn finite(n: f64) -> R {
     }
 }
 
+/// `$formatNumber`, `$formatBase`, the URL codecs and `$clone`.
+fn formatting(name: &str, args: &[Val]) -> R {
+    use super::format;
+    if name == "clone" {
+        return Ok(arg(args, 0));
+    }
+    if name == "formatNumber" || name == "formatBase" {
+        let Some(n) = num_arg(args, 0, name)? else {
+            return Ok(Val::Undef);
+        };
+        if name == "formatBase" {
+            let radix = num_arg(args, 1, name)?.unwrap_or(10.0);
+            return Ok(Val::str(&format::format_base(n, radix)?));
+        }
+        let picture = str_arg(args, 1, name)?.ok_or_else(|| arg_err(2, name))?;
+        return Ok(Val::str(&format::format_number(n, &picture)?));
+    }
+    let Some(s) = str_arg(args, 0, name)? else {
+        return Ok(Val::Undef);
+    };
+    Ok(Val::str(&match name {
+        "encodeUrl" => format::encode_url(&s, true),
+        "encodeUrlComponent" => format::encode_url(&s, false),
+        "decodeUrl" => format::decode_url(&s, true)?,
+        _ => format::decode_url(&s, false)?,
+    }))
+}
+
 /// JSONata `$round`: half to even at `precision` decimal places, shifting the decimal point
 /// in the number's text (so `$round(1.255, 2)` is `1.26`, not the binary `1.25`).
-fn round(n: f64, precision: i32) -> f64 {
+pub(crate) fn round_half_even(n: f64, precision: i32) -> f64 {
     let shift = |v: f64, p: i32| format!("{v}e{p}").parse::<f64>().unwrap_or(v);
     let x = shift(n, precision);
     let mut r = x.round();

@@ -28,17 +28,19 @@
 //! `$min` `$average` `$count` `$boolean` `$not` `$exists` `$append` `$reverse` `$sort`
 //! `$distinct` `$zip` `$keys` `$lookup` `$spread` `$merge` `$each` `$sift` `$error` `$assert`
 //! `$type` `$map` `$filter` `$reduce` `$single` `$shuffle` (identity) `$now` `$millis`
-//! `$fromMillis` `$toMillis` (ISO 8601 only), and AWS's six.
+//! `$fromMillis` `$toMillis` (ISO 8601 only), `$formatNumber` (no exponents), `$formatBase`,
+//! `$encodeUrl` `$encodeUrlComponent` `$decodeUrl` `$decodeUrlComponent` `$clone`, and AWS's
+//! six.
 //!
 //! Not supported (a call is `T1006`, syntax is `S02xx`): the parent operator `%`, focus and
-//! index bindings `@`/`#`, the transform `|…|…|`, `$formatNumber`, `$formatBase`,
-//! `$formatInteger`, `$parseInteger`, `$encodeUrl*`/`$decodeUrl*`, `$eval` and `$clone` (AWS
-//! disables `$eval` too), date picture strings, function-valued `$replace` replacements,
+//! index bindings `@`/`#`, the transform `|…|…|`, `$formatInteger`, `$parseInteger`,
+//! `$eval` (AWS disables it too), date picture strings, function-valued `$replace` replacements,
 //! signature checking; integers beyond 2^53 lose precision (numbers are doubles).
 
 mod aws;
 mod error;
 mod eval;
+mod format;
 mod functions;
 mod lexer;
 mod parser;

@@ -245,6 +245,14 @@ fn numeric_and_aggregate_functions() {
         Some(json!("241.26"))
     );
     assert_eq!(
+        ev("$formatNumber(1234.5, '#,##0.00')"),
+        Some(json!("1,234.50"))
+    );
+    assert_eq!(
+        ev("$formatBase(10, 2) & ' ' & $encodeUrlComponent('a b') & $clone(1)"),
+        Some(json!("1010 a%20b1"))
+    );
+    assert_eq!(
         ev("$abs(-2) + $floor(1.5) + $ceil(1.2) + $power(2, 3) + $sqrt(16)"),
         Some(json!(17))
     );
