@@ -116,11 +116,12 @@ fn range(args: &[Val]) -> Result<Val, JError> {
     let (Some(start), Some(end), Some(step)) = (start, end, step) else {
         return Ok(Val::Undef);
     };
-    if step == 0 || (end - start).signum() * step.signum() < 0 {
+    let span = i128::from(end) - i128::from(start);
+    if step == 0 || span.signum() * i128::from(step.signum()) < 0 {
         return Ok(Val::Undef);
     }
-    let count = (end - start) / step + 1;
-    if count > RANGE_LIMIT {
+    let count = span / i128::from(step) + 1;
+    if count > i128::from(RANGE_LIMIT) {
         return Err(JError::new(
             "D1004",
             "Expression evaluation memory limit exceeded",
@@ -128,7 +129,7 @@ fn range(args: &[Val]) -> Result<Val, JError> {
         ));
     }
     let items = (0..count)
-        .map(|i| Val::Num((start + i * step) as f64))
+        .map(|i| Val::Num((i128::from(start) + i * i128::from(step)) as f64))
         .collect();
     Ok(super::eval::collapse(Val::seq(items)))
 }

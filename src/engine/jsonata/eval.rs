@@ -210,7 +210,7 @@ impl<'a> Evaluator<'a> {
             return Ok(Vec::new());
         };
         if h.saturating_sub(l) > 10_000_000 {
-            return Err(JError::new("D2014", format!("The size of the sequence allocated by the range operator (..) must not exceed 1e7.  Attempted to allocate {}.", h - l + 1), 0));
+            return Err(JError::new("D2014", format!("The size of the sequence allocated by the range operator (..) must not exceed 1e7.  Attempted to allocate {}.", h.saturating_sub(l).saturating_add(1)), 0));
         }
         Ok((l..=h).map(|i| Val::Num(i as f64)).collect())
     }
@@ -496,13 +496,21 @@ pub(crate) fn collapse(v: Val) -> Val {
 
 fn index(items: &[Val], n: f64) -> Option<Val> {
     let i = n.floor() as i64;
-    let i = if i < 0 { items.len() as i64 + i } else { i };
+    let i = if i < 0 {
+        (items.len() as i64).saturating_add(i)
+    } else {
+        i
+    };
     usize::try_from(i).ok().and_then(|i| items.get(i).cloned())
 }
 
 fn index_matches(n: f64, i: usize, len: usize) -> bool {
     let k = n.floor() as i64;
-    let k = if k < 0 { len as i64 + k } else { k };
+    let k = if k < 0 {
+        (len as i64).saturating_add(k)
+    } else {
+        k
+    };
     k == i as i64
 }
 

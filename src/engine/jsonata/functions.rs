@@ -232,13 +232,13 @@ fn substring(s: &str, args: &[Val]) -> R {
     let len = chars.len() as i64;
     let start = num_arg(args, 1, "substring")?.ok_or_else(|| arg_err(2, "substring"))? as i64;
     let start = if start < 0 {
-        (len + start).max(0)
+        len.saturating_add(start).max(0)
     } else {
         start.min(len)
     };
     let end = match num_arg(args, 2, "substring")? {
         None => len,
-        Some(n) => (start + (n as i64).max(0)).min(len),
+        Some(n) => start.saturating_add((n as i64).max(0)).min(len),
     };
     Ok(Val::str(
         &chars[start as usize..end.max(start) as usize]
@@ -352,13 +352,25 @@ fn pad(s: &str, args: &[Val]) -> R {
         fill
     };
     let len = s.chars().count() as i64;
-    let need = (width.abs() - len).max(0) as usize;
+    let need =
+        usize::try_from(width.unsigned_abs().saturating_sub(len as u64)).unwrap_or(usize::MAX);
+    if need > MAX_STRING {
+        return Err(memory_limit());
+    }
     let padding: String = fill.chars().cycle().take(need).collect();
     Ok(Val::str(&if width < 0 {
         format!("{padding}{s}")
     } else {
         format!("{s}{padding}")
     }))
+}
+
+/// Longest string a function builds in characters (AWS bounds values an expression builds at
+/// about 7 MB).
+const MAX_STRING: usize = 8 * 1024 * 1024;
+
+fn memory_limit() -> JError {
+    JError::new("D1004", "Expression evaluation memory limit exceeded", 0)
 }
 
 fn join(args: &[Val]) -> R {

@@ -100,6 +100,7 @@ pub(crate) fn parse(src: &str) -> Result<Node, JError> {
         tokens,
         pos: 0,
         end: src.chars().count(),
+        depth: 0,
     };
     let node = p.expression(0)?;
     match p.tokens.get(p.pos) {
@@ -112,10 +113,15 @@ pub(crate) fn parse(src: &str) -> Result<Node, JError> {
     }
 }
 
+/// Deepest nesting the parser accepts: above AWS's evaluation ceiling (100), so every
+/// expression AWS can run parses, while absurd nesting is an error, not a stack overflow.
+const MAX_PARSE_DEPTH: usize = 300;
+
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     end: usize,
+    depth: usize,
 }
 
 fn describe(t: &Tok) -> String {
@@ -194,6 +200,17 @@ impl Parser {
     }
 
     fn expression(&mut self, rbp: u8) -> Result<Node, JError> {
+        if self.depth >= MAX_PARSE_DEPTH {
+            let msg = "Syntax error: expression nested too deeply";
+            return Err(JError::new("S0201", msg, self.end));
+        }
+        self.depth += 1;
+        let r = self.expression_inner(rbp);
+        self.depth -= 1;
+        r
+    }
+
+    fn expression_inner(&mut self, rbp: u8) -> Result<Node, JError> {
         let t = self.next()?;
         let mut left = self.nud(t)?;
         while let Some(tok) = self.peek() {

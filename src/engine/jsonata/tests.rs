@@ -507,3 +507,25 @@ fn ten_thousand_map_items_evaluate_quickly() {
     // keeps this around 0.5 s unoptimised.
     assert!(took.as_secs() < 10, "took {took:?}");
 }
+
+#[test]
+fn hostile_arguments_are_errors_or_values_never_panics() {
+    assert_eq!(ev("$substring('abc', -1e300)"), Some(json!("abc")));
+    assert_eq!(ev("$substring('abc', 1, 1e300)"), Some(json!("bc")));
+    assert_eq!(ev("['a','b'][-1e300]"), None);
+    assert!(err("$pad('a', -1e300)").contains("memory limit"));
+    assert_eq!(
+        ev("$range(-9e18, 9e18, 9e18)"),
+        Some(json!([-9e18, 0, 9e18]))
+    );
+    let deep = format!("{}1{}", "(".repeat(250), ")".repeat(250));
+    assert!(
+        err(&deep).starts_with("U1001"),
+        "evaluation depth, not a crash"
+    );
+    let deeper = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
+    assert!(
+        err(&deeper).starts_with("S0201"),
+        "parse depth, not a crash"
+    );
+}
