@@ -122,11 +122,7 @@ fn range(args: &[Val]) -> Result<Val, JError> {
     }
     let count = span / i128::from(step) + 1;
     if count > i128::from(RANGE_LIMIT) {
-        return Err(JError::new(
-            "D1004",
-            "Expression evaluation memory limit exceeded",
-            0,
-        ));
+        return Err(super::functions::memory_limit());
     }
     let items = (0..count)
         .map(|i| Val::Num((i128::from(start) + i * i128::from(step)) as f64))

@@ -160,7 +160,14 @@ impl<'a> Evaluator<'a> {
         match self.eval(e, input, env)? {
             Val::Undef => Ok(Val::Undef),
             Val::Num(n) => Ok(Val::Num(-n)),
-            _ => Err(JError::new("D1002", "Cannot negate a non-numeric value", 0)),
+            other => Err(JError::new(
+                "D1002",
+                format!(
+                    "Cannot negate a non-numeric value: {}",
+                    functions::describe(&other)
+                ),
+                0,
+            )),
         }
     }
 

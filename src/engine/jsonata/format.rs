@@ -8,12 +8,16 @@ use super::error::JError;
 /// `.` decimal separator, `%`/`‰` in the prefix or suffix multiply by 100/1000, an optional
 /// `;`-separated sub-picture for negative numbers. Rounds half to even.
 ///
-/// Errors: `D3080` (more than two sub-pictures), `D3085` (no digit in the picture), `D3086`
-/// (exponent pictures, not supported here).
+/// Errors: `D3080` (more than two sub-pictures), `D3085` (no digit in the picture), `U1003`
+/// (exponent pictures such as `0.0e0`, not supported by flowc).
 pub(crate) fn format_number(n: f64, picture: &str) -> Result<String, JError> {
     let parts: Vec<&str> = picture.split(';').collect();
     if parts.len() > 2 {
-        return Err(JError::new("D3080", "The picture string must not contain more than one instance of the pattern-separator character", 0));
+        return Err(JError::new(
+            "D3080",
+            "The picture string must only contain a maximum of two sub-pictures",
+            0,
+        ));
     }
     let (sub, negative_prefix) = match (n < 0.0, parts.get(1)) {
         (true, Some(neg)) => (*neg, ""),
@@ -52,18 +56,18 @@ impl Picture {
         let first = chars.iter().position(|c| is_active(*c));
         let last = chars.iter().rposition(|c| is_active(*c));
         let (Some(first), Some(last)) = (first, last) else {
-            return Err(JError::new("D3085", "A sub-picture must contain at least one character that is either an optional digit character or a member of the decimal digit family", 0));
+            return Err(JError::new("D3085", "The mantissa part of a sub-picture must contain at least one character that is either an 'optional digit character' or a member of the 'decimal digit family'", 0));
         };
         let prefix: String = chars[..first].iter().collect();
         let suffix: String = chars[last + 1..].iter().collect();
-        if prefix.contains('e') || suffix.starts_with('e') {
-            return Err(JError::new(
-                "D3086",
-                "flowc does not support exponents in $formatNumber pictures",
-                0,
-            ));
-        }
         let mantissa: String = chars[first..=last].iter().collect();
+        if mantissa.contains('e') {
+            let msg = "flowc does not support exponents in $formatNumber pictures";
+            return Err(JError::new("U1003", msg, 0));
+        }
+        if mantissa.chars().any(|c| !is_active(c)) {
+            return Err(JError::new("D3086", "The sub-picture must not contain a passive character that is preceded by an active character and that is followed by another active character", 0));
+        }
         let (int, frac) = mantissa.split_once('.').unwrap_or((&mantissa, ""));
         let scale = if prefix.contains('%') || suffix.contains('%') {
             100.0
@@ -254,6 +258,8 @@ mod tests {
         assert_eq!(f(2.5, "0"), "2");
         assert_eq!(f(0.5, "#.00"), ".50");
         assert_eq!(f(34.0, "$#,##0.00"), "$34.00");
+        assert_eq!(f(3.0, "Price: 0.0 each"), "Price: 3.0 each");
+        assert!(f(3.0, "0.0e0").starts_with("U1003"));
         assert!(f(1.0, "x").starts_with("D3085"));
     }
 

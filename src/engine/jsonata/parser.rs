@@ -124,14 +124,14 @@ struct Parser {
     depth: usize,
 }
 
+/// A token's value as jsonata-js quotes it in messages (`JSON.stringify` of the value).
 fn describe(t: &Tok) -> String {
+    let quote = |s: &str| serde_json::Value::String(s.to_string()).to_string();
     match t {
-        Tok::Num(n) => format!("{n}"),
-        Tok::Str(s) => format!("\"{s}\""),
-        Tok::Name(s) => s.clone(),
-        Tok::Var(s) => format!("${s}"),
-        Tok::Regex(p, _) => format!("/{p}/"),
-        Tok::Op(o) => (*o).to_string(),
+        Tok::Num(n) => super::value::js_number(*n),
+        Tok::Str(s) | Tok::Name(s) | Tok::Var(s) => quote(s),
+        Tok::Regex(p, _) => quote(p),
+        Tok::Op(o) => quote(o),
     }
 }
 
@@ -167,13 +167,7 @@ impl Parser {
     fn next(&mut self) -> Result<Token, JError> {
         let t = self.tokens.get(self.pos).cloned();
         self.pos += 1;
-        t.ok_or_else(|| {
-            JError::new(
-                "S0203",
-                "Expected expression before end of expression",
-                self.end,
-            )
-        })
+        t.ok_or_else(|| JError::new("S0207", "Unexpected end of expression", self.end))
     }
 
     fn is_op(&self, op: &str) -> bool {
@@ -193,7 +187,7 @@ impl Parser {
             )),
             Some(t) => Err(JError::new(
                 "S0202",
-                format!("Expected \"{op}\", got \"{}\"", describe(&t.tok)),
+                format!("Expected \"{op}\", got {}", describe(&t.tok)),
                 t.pos,
             )),
         }
@@ -612,7 +606,7 @@ mod tests {
 
     #[test]
     fn syntax_errors_have_codes() {
-        assert_eq!(parse("1 +").map(|_| ()).map_err(|e| e.code), Err("S0203"));
+        assert_eq!(parse("1 +").map(|_| ()).map_err(|e| e.code), Err("S0207"));
         assert_eq!(parse("(1").map(|_| ()).map_err(|e| e.code), Err("S0203"));
         assert_eq!(parse("1 2").map(|_| ()).map_err(|e| e.code), Err("S0201"));
     }
