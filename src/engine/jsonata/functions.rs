@@ -683,7 +683,12 @@ fn keys(a: &Val) -> Val {
     collapse(Val::seq(out.iter().map(|k| Val::str(k)).collect()))
 }
 
+/// `$lookup(obj, key)`: the field of an object as it is; over an array of objects, the
+/// fields flattened into one sequence.
 fn lookup_all(a: &Val, key: &str) -> Val {
+    if let Val::Obj(m) = a {
+        return m.get(key).cloned().unwrap_or(Val::Undef);
+    }
     let mut out = Vec::new();
     for it in a.items() {
         if let Val::Obj(m) = it {

@@ -266,6 +266,11 @@ fn object_array_and_boolean_functions() {
     );
     assert_eq!(ev("$keys({'a': 1, 'b': 2})"), Some(json!(["a", "b"])));
     assert_eq!(ev("$lookup({'a': 1}, 'a')"), Some(json!(1)));
+    assert_eq!(ev("$lookup({'a': [1]}, 'a')"), Some(json!([1])));
+    assert_eq!(
+        ev("$lookup([{'a': [1]}, {'a': 2}], 'a')"),
+        Some(json!([1, 2]))
+    );
     assert_eq!(ev("$append([1], 2)"), Some(json!([1, 2])));
     assert_eq!(ev("$reverse([1, 2])"), Some(json!([2, 1])));
     assert_eq!(ev("$sort([3, 1, 2])"), Some(json!([1, 2, 3])));
