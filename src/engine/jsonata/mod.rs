@@ -2,7 +2,7 @@
 //! `Output`, `Assign`, `Condition`, `Items`, `TimeoutSeconds`, … evaluated with `$states`
 //! (`input`, `result`, `errorOutput`, `context`) and the workflow variables bound.
 //!
-//! Our own JSONata 2.x implementation (lexer → Pratt parser → evaluator over [`Val`] values
+//! Our own JSONata 2.x implementation (lexer → Pratt parser → evaluator over run-time values
 //! converted from `serde_json::Value` with key order kept), plus the functions AWS adds
 //! (`$partition`, `$range`, `$hash`, `$random`, `$uuid`, `$parse`). The crate `jsonata-rs`
 //! was evaluated and not used: unordered objects, input passed as text and re-parsed on every
@@ -13,6 +13,14 @@
 //! expression, e.g. `The JSONata expression '$x' specified for the field 'Output' returned
 //! nothing (undefined).`; the executor prefixes the state sentence (`An error occurred while
 //! executing the state 'S' (entered at the event id #N). `).
+//!
+//! Use from the executor: `Arguments`, `Output`, `Assign`, `ItemSelector`, `Items` (and a
+//! literal `Condition: true`) go through [`evaluate_template`] with the field name (`Output`,
+//! `Assign`, `Choices[0]/Condition`, …); then check types (e.g. `Items` must be an array:
+//! [`unexpected_type`]). Single-expression fields (`TimeoutSeconds`, `Seconds`, `Timestamp`)
+//! can use [`evaluate_field`] on [`expression_text`]. [`validate`] serves definition-time
+//! checks. `$random()`/`$uuid()` are deterministic after [`set_random_seed`], `$now()` and
+//! `$millis()` follow [`set_clock_millis`] (both per thread).
 //!
 //! Parsed expressions are cached per thread (keyed by the expression text), so a Map state
 //! evaluating one expression per item parses it once.
