@@ -6,7 +6,7 @@ mod lower_common;
 
 use flowc::ir::{self, MapMode, MiB, Seconds};
 use flowc::options::CompileOptions;
-use lower_common::{deco, dump, flow, foreach, own, param, retry, Next::*};
+use lower_common::{deco, dump, flow, foreach, own, param, Next::*};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 

@@ -274,8 +274,8 @@ fn over_budget(flow: &ir::Flow, kinds: &BTreeMap<StepId, Kind>) -> u64 {
         .fold(0, u64::saturating_add)
 }
 
-/// The not-forced inline foreach whose switch to distributed leaves the least excess
-/// (ties: the first in source order).
+/// The not-forced inline foreach whose switch to distributed leaves the least excess, then
+/// the fewest events in the largest execution (ties: the first in source order).
 fn best_switch(flow: &ir::Flow, kinds: &BTreeMap<StepId, Kind>) -> Option<StepId> {
     let candidates = kinds
         .iter()
@@ -284,7 +284,12 @@ fn best_switch(flow: &ir::Flow, kinds: &BTreeMap<StepId, Kind>) -> Option<StepId
     candidates.min_by_key(|id| {
         let mut trial = kinds.clone();
         trial.insert(*id, Kind::Distributed);
-        (over_budget(flow, &trial), *id)
+        let largest = executions(flow, &trial)
+            .iter()
+            .map(|e| e.events)
+            .max()
+            .unwrap_or(0);
+        (over_budget(flow, &trial), largest, *id)
     })
 }
 
