@@ -517,3 +517,21 @@ fn every_error_fixture_raises_exactly_its_code() {
     seen.dedup();
     assert_eq!(seen, CODES.iter().map(|c| c.code).collect::<Vec<_>>());
 }
+
+#[test]
+fn every_ok_fixture_parses() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/ok");
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).expect("fixtures/ok") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("flow") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).expect("readable fixture");
+        if let Err(diags) = parse(&src) {
+            panic!("{}: {diags:#?}", path.display());
+        }
+        count += 1;
+    }
+    assert!(count >= 25, "only {count} valid fixtures");
+}
