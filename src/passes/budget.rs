@@ -480,6 +480,19 @@ fn report_over_budget(
     }
 }
 
+/// `2300089` as `2,300,089`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn warn_wide_inline(flow: &ir::Flow, kinds: &BTreeMap<StepId, Kind>, diags: &mut Vec<Diagnostic>) {
     for (id, kind) in kinds {
         if let Kind::Inline { width, .. } = kind {
@@ -492,9 +505,16 @@ fn warn_wide_inline(flow: &ir::Flow, kinds: &BTreeMap<StepId, Kind>, diags: &mut
                     .map(|f| f.span)
                     .unwrap_or(step.span);
                 diags.push(
-                    Diagnostic::warning("W0501", format!("inline foreach `{}` may have {width} items but runs at most 40 at once", step.name))
-                        .with_primary(span, "compiled to an inline Map")
-                        .with_help("mode=\"distributed\" runs up to 10,000 items at once"),
+                    Diagnostic::warning(
+                        "W0501",
+                        format!(
+                            "inline foreach `{}` may have {} items but runs at most 40 at once",
+                            step.name,
+                            thousands(*width)
+                        ),
+                    )
+                    .with_primary(span, "compiled to an inline Map")
+                    .with_help("mode=\"distributed\" runs up to 10,000 items at once"),
                 );
             }
         }
@@ -582,7 +602,7 @@ pub fn check_definition(
     check_names(lowered, diags);
     if asl_text.len() > MAX_DEFINITION_BYTES {
         diags.push(
-            Diagnostic::error("E0502", format!("the state machine definition has {} bytes, above the Step Functions quota of 1,048,576", asl_text.len()))
+            Diagnostic::error("E0502", format!("the state machine definition has {} bytes, above the Step Functions quota of 1,048,576", thousands(asl_text.len() as u64)))
                 .with_primary(flow.name_span, "this flow's definition")
                 .with_help("large parameter defaults and @environment values count once per use; move them into artifacts or files"),
         );
@@ -593,7 +613,7 @@ pub fn check_definition(
         .filter(|o| o.chars > MAX_CONTAINER_OVERRIDES)
     {
         let step = flow.step(o.step);
-        let mut d = Diagnostic::error("E0503", format!("the AWS Batch container overrides of step `{}` may reach {} characters, above the limit of 8,192", step.name, o.chars))
+        let mut d = Diagnostic::error("E0503", format!("the AWS Batch container overrides of step `{}` may reach {} characters, above the limit of 8,192", step.name, thousands(o.chars as u64)))
             .with_primary(step.span, "this step's job")
             .with_help("shorten the @environment values or move them into a file of the code package");
         if let Some(env) = &step.decorators.environment {
@@ -621,5 +641,18 @@ fn check_names(lowered: &Lowered, diags: &mut Vec<Diagnostic>) {
                 .with_primary(*span, "the state name is derived from this name")
                 .with_help("shorten the name so the generated state name fits in 80 characters"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(25_000), "25,000");
+        assert_eq!(thousands(2_300_089), "2,300,089");
     }
 }
