@@ -375,3 +375,29 @@ fn switch_reads_value_and_fails_on_unknown() {
         .contains(r#""it\'s \{odd\}""#));
     assert_eq!(s["join-Switch"]["Choices"][0]["Next"], "end");
 }
+
+#[test]
+fn caught_foreach_skips_its_map_and_caught_switch_fails() {
+    let mut f = nested_foreach();
+    deco(&mut f, "start").catch = own(
+        ir::Catch {
+            var: Some("e".into()),
+        },
+        (1, 2),
+    );
+    let c = compile("caught_foreach", f, &deployed());
+    let s = all_states(&c.definition);
+    assert_eq!(s["start"]["Next"], "start-ReadItems");
+    assert_eq!(s["start"]["Catch"][0]["Next"], "start-RecordError");
+    assert_eq!(
+        s["start-RecordError"]["Next"], "gather",
+        "zero items: straight to the join"
+    );
+
+    let mut f = switch();
+    deco(&mut f, "route").catch = own(ir::Catch { var: None }, (1, 2));
+    let c = compile("caught_switch", f, &deployed());
+    let s = all_states(&c.definition);
+    assert_eq!(s["route"]["Catch"][0]["Next"], "route-NoValue");
+    assert_eq!(s["route-NoValue"]["Error"], "flowc.UnknownSwitchValue");
+}

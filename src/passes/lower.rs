@@ -395,7 +395,8 @@ impl Lowerer<'_> {
         let step = self.flow.step(id);
         let after = self.after_task(id, stop);
         let mut task = self.batch_task(id, depth, after.clone());
-        let extra = self.with_catch(&mut task, id, after, depth);
+        let caught = self.after_caught(id, stop, after);
+        let extra = self.with_catch(&mut task, id, caught, depth);
         self.add(states, step.name.clone(), step.span, State::Task(task));
         for (name, span, state) in extra {
             self.add(states, name, span, state);
@@ -435,8 +436,22 @@ impl Lowerer<'_> {
             .unwrap_or(MapKind::Distributed)
     }
 
+    /// Where a caught failure continues: the successor, except that a foreach skips its Map
+    /// (no items were written: the join sees zero inputs) and a switch fails, since the
+    /// value that chooses the case was never written.
+    fn after_caught(&self, id: StepId, stop: Option<StepId>, after: Transition) -> Transition {
+        let step = self.flow.step(id);
+        match &step.next {
+            ir::Transition::Foreach { join, .. } => join
+                .map(|j| self.goto(j, stop))
+                .unwrap_or_else(Transition::end),
+            ir::Transition::Switch { .. } => Transition::Next(state_name(&step.name, "NoValue")),
+            _ => after,
+        }
+    }
+
     /// Adds the `@catch` catcher to `task`; returns the states it needs (the error-recording
-    /// Task for `var`, or a terminal Pass when the step ends its region).
+    /// Task for `var`, a terminal Pass when the step ends its region, the Fail of a switch).
     fn with_catch(
         &self,
         task: &mut asl::Task,
@@ -800,6 +815,21 @@ impl Lowerer<'_> {
             cause_path: Some(cause),
         };
         self.add(states, unknown, step.span, State::Fail(fail));
+        if step.decorators.catch.is_some() {
+            let cause = format!("step {name} failed and its error was caught, so the value of `{on}` that chooses the switch case was never written");
+            let fail = asl::Fail {
+                comment: None,
+                error: "flowc.UnknownSwitchValue".into(),
+                cause: Some(cause),
+                cause_path: None,
+            };
+            self.add(
+                states,
+                state_name(name, "NoValue"),
+                step.span,
+                State::Fail(fail),
+            );
+        }
         if done {
             let end = asl::Pass {
                 transition: Transition::end(),
