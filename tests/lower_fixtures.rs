@@ -124,3 +124,57 @@ fn e05_diagnostics_render() {
     }
     insta::assert_snapshot!(out);
 }
+
+/// Every `.$` field of `value` (recursively) with its text.
+fn dynamic_fields(value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                if let (true, Some(text)) = (k.ends_with(".$"), v.as_str()) {
+                    out.push((k.clone(), text.to_string()));
+                }
+                dynamic_fields(v, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| dynamic_fields(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn state_holds_references_only() {
+    // After the parameter states, paths read only the references and fixed-size fields.
+    let allowed = [
+        "$.run_id",
+        "$.index",
+        "$.error",
+        "$.foreach",
+        "$.switch",
+        "$.Body",
+        "$.ETag",
+        "$$.",
+        "$)",
+    ];
+    for path in fixtures("fixtures/ok", "") {
+        let c = compile(&path);
+        let mut fields = vec![];
+        for (name, state) in c.definition["States"].as_object().into_iter().flatten() {
+            if !name.starts_with("flowc-") {
+                dynamic_fields(state, &mut fields);
+            }
+        }
+        for (key, text) in fields {
+            for (i, _) in text.match_indices('$') {
+                if text[..i].ends_with('$') {
+                    continue; // the second `$` of `$$`
+                }
+                let rest = &text[i..];
+                assert!(
+                    allowed.iter().any(|a| rest.starts_with(a)),
+                    "{}: {key} = {text}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
