@@ -78,7 +78,7 @@ fn every_front_fixture_raises_exactly_its_code() {
         );
         seen += 1;
     }
-    assert!(seen >= 36, "only {seen} fixtures");
+    assert!(seen >= 39, "only {seen} fixtures");
 }
 
 #[test]
@@ -284,7 +284,10 @@ fn wrong_argument_type_names_both_types() {
         "argument `times` of `@retry` must be a non-negative integer, not a negative integer"
     );
     let d = one(&simple("@retry(times=\"2\")", ""));
-    assert_eq!(d.help.as_deref(), Some("write the value without quotes: `times=2`"));
+    assert_eq!(
+        d.help.as_deref(),
+        Some("write the value without quotes: `times=2`")
+    );
     let d = one(&simple("@environment(vars={\"A\": 1})", ""));
     assert_eq!(d.code, "E0214");
 }
@@ -699,4 +702,97 @@ fn trigger_with_required_parameter_warns() {
         vec!["W0301"]
     );
     assert_eq!(diags[0].labels.len(), 2);
+}
+
+#[test]
+fn nested_foreach_without_its_own_join() {
+    let src = flow(
+        "step start { run \"s\" next a foreach xs }\nstep a { run \"a\" next b foreach ys }\n\
+         step b { run \"b\" next end }\nstep end { run \"e\" }",
+    );
+    let d = one(&src);
+    assert_eq!(
+        (d.code, d.message.as_str()),
+        ("E0309", "the foreach at `start` has no join step")
+    );
+}
+
+#[test]
+fn foreach_body_of_several_steps_joins_after_the_first() {
+    // The body is the block starting at `a`; `b` follows it and is the join.
+    let f = ok(&flow(
+        "step start { run \"s\" next a foreach xs }\nstep a { run \"a\" next b }\n\
+         step b { run \"b\" next end }\nstep end { run \"e\" }",
+    ));
+    assert!(
+        matches!(f.steps[0].next, Transition::Foreach { join: Some(j), .. } if f.step(j).name == "b")
+    );
+}
+
+#[test]
+fn environment_variable_names() {
+    let d = one(&simple("@environment(vars={\"AWS_BATCH_X\": \"1\"})", ""));
+    assert_eq!(d.code, "E0225");
+    assert!(d.help.as_deref().unwrap_or_default().contains("AWS Batch"));
+    assert_eq!(
+        codes(&simple("@environment(vars={\"1X\": \"1\"})", "")),
+        vec!["E0225"]
+    );
+    assert!(codes(&simple("@environment(vars={\"_X1\": \"1\"})", "")).is_empty());
+}
+
+#[test]
+fn missing_start_suggests_the_entry_step() {
+    let d = one(&flow(
+        "step begin { run \"a\" next end }\nstep end { run \"b\" }",
+    ));
+    assert_eq!(d.code, "E0301");
+    assert!(d
+        .help
+        .as_deref()
+        .unwrap_or_default()
+        .starts_with("rename step `begin` to `start`"));
+}
+
+#[test]
+fn switch_on_parameter_default_without_case_warns() {
+    let src = flow(
+        "param m: str = \"b\"\nstep start { run \"a\" next switch m { \"a\" => end } }\nstep end { run \"e\" }",
+    );
+    let (f, diags) = check_with(&src, &[]);
+    assert!(f.is_some());
+    assert_eq!(
+        diags.iter().map(|d| d.code).collect::<Vec<_>>(),
+        vec!["W0302"]
+    );
+    let src = src.replace("= \"b\"", "= \"a\"");
+    assert!(codes(&src).is_empty());
+}
+
+#[test]
+fn every_valid_fixture_checks_and_every_split_and_foreach_is_joined() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ok");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.extension().is_none_or(|e| e != "flow") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).expect("readable fixture");
+        let (f, diags) = check_with(&src, &[]);
+        let errors: Vec<&str> = diags
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.code)
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+        for step in &f.expect("IR").steps {
+            let joined = match &step.next {
+                Transition::Split { join, .. } | Transition::Foreach { join, .. } => join.is_some(),
+                _ => true,
+            };
+            assert!(joined, "{}: `{}` has no join", path.display(), step.name);
+        }
+    }
 }

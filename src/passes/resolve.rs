@@ -188,6 +188,14 @@ parallel branch.",
         example: "next switch mode { \"a\" => x, \"a\" => y }",
         explanation: "Each value of a switch chooses exactly one case, so case values are unique.",
     },
+    CodeInfo {
+        code: "E0225",
+        title: "invalid environment variable name",
+        example: "@environment(vars={\"FLOW_STEP\": \"x\"})",
+        explanation: "Names in `@environment(vars=…)` are `[A-Za-z_][A-Za-z0-9_]*` and do not \
+start with `FLOW_` (the variables of the runtime contract, such as `FLOW_INPUT`) or `AWS_BATCH` \
+(reserved by AWS Batch).",
+    },
 ];
 
 /// Builds the IR of `file`. `command_line` holds the `--with` decorators (spans 0..0), which

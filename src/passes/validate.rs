@@ -125,6 +125,14 @@ parameter used by a foreach must default to a list.",
 and an execution without a required parameter fails before any task runs. Give the parameter a \
 default. (A warning, not an error: the language spec's own example has this shape.)",
     },
+    CodeInfo {
+        code: "W0302",
+        title: "switch without a case for a parameter's default",
+        example: "param mode: str = \"full\"\nstep start { run \"x\" next switch mode { \"fast\" => end } }",
+        explanation: "A switch whose value has no case fails the run. When a switch decides on a \
+`str` parameter, a run with the default value would fail at the switch. Add a case for the \
+default, or change the default.",
+    },
 ];
 
 /// Checks `flow` and fills in the joins of splits and foreaches.
@@ -152,16 +160,19 @@ fn shape(flow: &ir::Flow, graph: &Graph, diags: &mut Vec<Diagnostic>) {
     let end = flow.step_id("end");
     for (name, id, code) in [("start", start, "E0301"), ("end", end, "E0302")] {
         if id.is_none() {
-            diags.push(missing_step(flow, name, code));
+            diags.push(missing_step(flow, graph, name, code));
         }
     }
+    let before = diags.len();
     if end.is_some() {
         for step in &flow.steps {
             next_present(step, end, diags);
         }
     }
+    let missing_next = diags[before..].iter().any(|d| d.code == "E0305");
     let Some(start) = start else { return };
-    for &p in graph.pred(start) {
+    // An edge from `end` is already reported as E0304.
+    for &p in graph.pred(start).iter().filter(|&&p| Some(p) != end) {
         diags.push(
             Diagnostic::error(
                 "E0303",
@@ -178,10 +189,12 @@ fn shape(flow: &ir::Flow, graph: &Graph, diags: &mut Vec<Diagnostic>) {
     for (from, to) in back.into_iter().filter(|&(f, t)| !reported(f, t)) {
         diags.push(cycle(flow, from, to));
     }
-    unreachable(flow, graph, start, diags);
+    // A step without `next` (E0305) already explains why `end` is not reached.
+    let skip = if missing_next { end } else { None };
+    unreachable(flow, graph, start, skip, diags);
 }
 
-fn missing_step(flow: &ir::Flow, name: &str, code: &'static str) -> Diagnostic {
+fn missing_step(flow: &ir::Flow, graph: &Graph, name: &str, code: &'static str) -> Diagnostic {
     let role = if name == "start" {
         "every run begins with it"
     } else {
@@ -189,17 +202,20 @@ fn missing_step(flow: &ir::Flow, name: &str, code: &'static str) -> Diagnostic {
     };
     Diagnostic::error(code, format!("flow `{}` has no `{name}` step", flow.name))
         .with_primary(flow.name_span, format!("no step named `{name}`"))
-        .with_help(missing_help(flow, name, role))
+        .with_help(missing_help(flow, graph, name, role))
 }
 
 /// Help for a missing `start`/`end`: names the steps that look like the intended one.
-fn missing_help(flow: &ir::Flow, name: &str, role: &str) -> String {
-    let candidates: Vec<&str> = if name == "end" {
-        let ends = flow.steps.iter().filter(|s| s.next == Transition::End);
-        ends.map(|s| s.name.as_str()).collect()
-    } else {
-        vec![]
-    };
+fn missing_help(flow: &ir::Flow, graph: &Graph, name: &str, role: &str) -> String {
+    let candidates: Vec<&str> = flow
+        .steps
+        .iter()
+        .filter(|s| match name {
+            "end" => s.next == Transition::End,
+            _ => graph.pred(s.id).is_empty() && s.next != Transition::End,
+        })
+        .map(|s| s.name.as_str())
+        .collect();
     match candidates.as_slice() {
         [one] => format!("rename step `{one}` to `{name}`, or add `step {name} {{ … }}`: {role}"),
         _ => format!("add `step {name} {{ … }}`: {role}"),
@@ -247,9 +263,16 @@ fn cycle(flow: &ir::Flow, from: StepId, to: StepId) -> Diagnostic {
 }
 
 /// E0307 for every step not reachable from `start`.
-fn unreachable(flow: &ir::Flow, graph: &Graph, start: StepId, diags: &mut Vec<Diagnostic>) {
+fn unreachable(
+    flow: &ir::Flow,
+    graph: &Graph,
+    start: StepId,
+    skip: Option<StepId>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let reached = graph.reachable(start);
-    for step in flow.steps.iter().filter(|s| !reached[s.id.index()]) {
+    let unreported = |s: &&ir::Step| !reached[s.id.index()] && Some(s.id) != skip;
+    for step in flow.steps.iter().filter(unreported) {
         let preds = graph.pred(step.id);
         let help = if preds.is_empty() {
             format!(
@@ -299,20 +322,29 @@ fn joins(flow: &mut ir::Flow, graph: &Graph, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Why a block has no step after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NoExit {
+    /// The block runs until the end of the flow.
+    FlowEnds,
+    /// A split inside it is malformed (already reported).
+    Malformed,
+}
+
 /// The step that follows the block starting at `n`: its successor for a linear step; for a
 /// split, the step after its join's block; for a foreach, the step after the block of its
-/// join; for a switch, the step where its cases converge. `None` for `end` or a malformed
-/// split. Split joins must be filled in already; the graph is acyclic.
-fn block_exit(flow: &ir::Flow, ipdom: &[Option<StepId>], n: StepId) -> Option<StepId> {
+/// join; for a switch, the step where its cases converge. Split joins must be filled in
+/// already; the graph is acyclic.
+fn block_exit(flow: &ir::Flow, ipdom: &[Option<StepId>], n: StepId) -> Result<StepId, NoExit> {
     match &flow.step(n).next {
-        Transition::End => None,
-        Transition::Linear(m) => Some(*m),
-        Transition::Split { join, .. } => block_exit(flow, ipdom, (*join)?),
+        Transition::End => Err(NoExit::FlowEnds),
+        Transition::Linear(m) => Ok(*m),
+        Transition::Split { join, .. } => block_exit(flow, ipdom, join.ok_or(NoExit::Malformed)?),
         Transition::Foreach { body, .. } => {
             let join = block_exit(flow, ipdom, *body)?;
             block_exit(flow, ipdom, join)
         }
-        Transition::Switch { .. } => ipdom[n.index()],
+        Transition::Switch { .. } => ipdom[n.index()].ok_or(NoExit::Malformed),
     }
 }
 
@@ -506,20 +538,13 @@ fn foreach_join(
     body: StepId,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<StepId> {
-    let Some(join) = block_exit(flow, ipdom, body) else {
-        if flow.step(body).next == Transition::End {
-            let d = Diagnostic::error(
-                "E0309",
-                format!("the foreach at `{}` has no join step", flow.step(at).name),
-            )
-            .with_primary(flow.step(body).span, "the body ends the flow")
-            .with_secondary(flow.step(at).span, "the foreach")
-            .with_help(
-                "the body's results are gathered by a join step after it; add one before `end`",
-            );
-            diags.push(d);
+    let join = match block_exit(flow, ipdom, body) {
+        Ok(join) => join,
+        Err(NoExit::Malformed) => return None,
+        Err(NoExit::FlowEnds) => {
+            diags.push(no_foreach_join(flow, at, body));
+            return None;
         }
-        return None;
     };
     let region = graph.region(body, Some(join));
     let mut ok = entries(
@@ -534,6 +559,23 @@ fn foreach_join(
     let inside = |p: StepId| region[p.index()];
     ok &= join_inputs(flow, graph, at, join, &inside, "foreach", diags);
     ok.then_some(join)
+}
+
+fn no_foreach_join(flow: &ir::Flow, at: StepId, body: StepId) -> Diagnostic {
+    let at = &flow.step(at);
+    Diagnostic::error(
+        "E0309",
+        format!("the foreach at `{}` has no join step", at.name),
+    )
+    .with_primary(
+        flow.step(body).span,
+        "this body runs until the end of the flow",
+    )
+    .with_secondary(at.span, "the foreach")
+    .with_help(
+        "a join step after the body gathers the results of all items; add one before `end` \
+             (a nested foreach or split needs its own join)",
+    )
 }
 
 /// E0310 for `@foreach` written on a step without a foreach; an inherited one is dropped.
@@ -564,11 +606,13 @@ fn foreach_placement(flow: &mut ir::Flow, diags: &mut Vec<Diagnostic>) {
 
 /// E0311 for decorator values out of range, once per written decorator.
 fn ranges(flow: &ir::Flow, diags: &mut Vec<Diagnostic>) {
-    let mut seen: HashSet<(Span, String)> = HashSet::new();
+    let mut seen: HashSet<(Span, &'static str)> = HashSet::new();
     for step in &flow.steps {
-        for (site, problem) in range_problems(&step.decorators) {
-            if seen.insert((site.0, problem.clone())) {
-                diags.push(range_error(site, problem));
+        let mut problems = vec![];
+        range_problems(&step.decorators, &mut problems);
+        for p in problems {
+            if seen.insert((p.site.0, p.what)) {
+                diags.push(p.into_diagnostic());
             }
         }
     }
@@ -577,112 +621,161 @@ fn ranges(flow: &ir::Flow, diags: &mut Vec<Diagnostic>) {
 /// (span, origin) of a decorator.
 type Site = (Span, Origin);
 
-fn range_error(site: Site, problem: String) -> Diagnostic {
-    match site.1 {
-        Origin::CommandLine => {
-            Diagnostic::error("E0311", format!("{problem} (in a `--with` option)"))
+/// One out-of-range value.
+struct Problem {
+    /// The decorator it is in.
+    site: Site,
+    /// `argument of @decorator`, also the key that reports an inherited decorator once.
+    what: &'static str,
+    /// The rule and the value, e.g. "between 0 and 10, not 20".
+    rule: String,
+    /// Why the bound exists, when it is not obvious.
+    help: Option<&'static str>,
+}
+
+impl Problem {
+    fn into_diagnostic(self) -> Diagnostic {
+        let message = format!("{} must be {}", self.what, self.rule);
+        let d = match self.site.1 {
+            Origin::CommandLine => {
+                Diagnostic::error("E0311", format!("{message} (in a `--with` option)"))
+            }
+            Origin::With => Diagnostic::error("E0311", message).with_primary(
+                self.site.0,
+                "out of range (applies to every step through `with`)",
+            ),
+            Origin::Own => {
+                Diagnostic::error("E0311", message).with_primary(self.site.0, "out of range")
+            }
+        };
+        match self.help {
+            Some(h) => d.with_help(h),
+            None => d,
         }
-        Origin::With => Diagnostic::error("E0311", problem).with_primary(
-            site.0,
-            "out of range (applies to every step through `with`)",
-        ),
-        Origin::Own => Diagnostic::error("E0311", problem).with_primary(site.0, "out of range"),
     }
 }
 
-/// Every out-of-range value among `d`, with the site of its decorator.
-fn range_problems(d: &ir::StepDecorators) -> Vec<(Site, String)> {
-    let mut out = vec![];
-    let mut check = |site: Site, bad: bool, text: String| {
-        if bad {
-            out.push((site, text));
-        }
-    };
+/// Pushes every out-of-range value among `d` onto `out`.
+fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
+    let mut check =
+        |site: Site, bad: bool, what: &'static str, rule: String, help: Option<&'static str>| {
+            if bad {
+                out.push(Problem {
+                    site,
+                    what,
+                    rule,
+                    help,
+                });
+            }
+        };
     if let Some(r) = &d.retry {
-        let s = (r.span, r.origin);
-        let v = &r.value;
+        let (s, v) = ((r.span, r.origin), &r.value);
         check(
             s,
             v.times > 10,
-            format!(
-                "`times` of `@retry` must be between 0 and 10, not {}",
-                v.times
-            ),
+            "`times` of `@retry`",
+            format!("between 0 and 10, not {}", v.times),
+            None,
         );
+        let backoff_help =
+            "ASL `BackoffRate` is at least 1.0: the wait never shrinks between retries";
         check(
             s,
             v.backoff < 1.0,
-            format!(
-                "`backoff` of `@retry` must be at least 1.0, not {}",
-                v.backoff
-            ),
+            "`backoff` of `@retry`",
+            format!("at least 1.0, not {}", v.backoff),
+            Some(backoff_help),
         );
+        let zero_delay = v.max_delay.is_some_and(|m| m.0 == 0);
         check(
             s,
-            v.max_delay.is_some_and(|m| m.0 == 0),
-            "`max_delay_seconds` of `@retry` must be more than 0".into(),
+            zero_delay,
+            "`max_delay_seconds` of `@retry`",
+            "more than 0".into(),
+            None,
         );
     }
     if let Some(t) = &d.timeout {
+        let help =
+            Some("give `seconds`, `minutes` or `hours` (they add up), e.g. `@timeout(hours=2)`");
         check(
             (t.span, t.origin),
             t.value.total.0 == 0,
-            "`@timeout` must total more than 0 seconds".into(),
+            "the total of `@timeout`",
+            "more than 0 seconds".into(),
+            help,
         );
     }
     if let Some(r) = &d.resources {
-        let s = (r.span, r.origin);
+        let (s, v) = ((r.span, r.origin), &r.value);
         check(
             s,
-            r.value.cpu <= 0.0,
-            format!(
-                "`cpu` of `@resources` must be more than 0, not {}",
-                r.value.cpu
-            ),
+            v.cpu <= 0.0,
+            "`cpu` of `@resources`",
+            format!("more than 0, not {}", v.cpu),
+            None,
         );
+        let mem_help = Some("memory is in MiB; AWS Batch needs at least 4 MiB");
         check(
             s,
-            r.value.memory.0 < 4,
-            format!(
-                "`memory` of `@resources` must be at least 4 MiB, not {}",
-                r.value.memory.0
-            ),
+            v.memory.0 < 4,
+            "`memory` of `@resources`",
+            format!("at least 4 MiB, not {}", v.memory.0),
+            mem_help,
         );
+        let zero_shm = v.shared_memory.is_some_and(|m| m.0 == 0);
         check(
             s,
-            r.value.shared_memory.is_some_and(|m| m.0 == 0),
-            "`shared_memory` of `@resources` must be more than 0 MiB".into(),
+            zero_shm,
+            "`shared_memory` of `@resources`",
+            "more than 0 MiB".into(),
+            None,
         );
     }
     if let Some(b) = &d.batch {
-        let s = (b.span, b.origin);
-        let cpu = b.value.cpu.unwrap_or(1.0);
-        check(
-            s,
-            cpu <= 0.0,
-            format!("`cpu` of `@batch` must be more than 0, not {cpu}"),
-        );
-        let mem = b.value.memory.map_or(4, |m| m.0);
-        check(
-            s,
-            mem < 4,
-            format!("`memory` of `@batch` must be at least 4 MiB, not {mem}"),
-        );
+        let (s, v) = ((b.span, b.origin), &b.value);
+        if let Some(cpu) = v.cpu {
+            check(
+                s,
+                cpu <= 0.0,
+                "`cpu` of `@batch`",
+                format!("more than 0, not {cpu}"),
+                None,
+            );
+        }
+        if let Some(mem) = v.memory {
+            let mem_help = Some("memory is in MiB; AWS Batch needs at least 4 MiB");
+            check(
+                s,
+                mem.0 < 4,
+                "`memory` of `@batch`",
+                format!("at least 4 MiB, not {}", mem.0),
+                mem_help,
+            );
+        }
     }
     if let Some(f) = &d.foreach {
-        let s = (f.span, f.origin);
-        check(
-            s,
-            f.value.max_concurrency == Some(0),
-            "`max_concurrency` of `@foreach` must be at least 1".into(),
+        let (s, v) = ((f.span, f.origin), &f.value);
+        let conc_help = Some(
+            "ASL reads `MaxConcurrency: 0` as unlimited; write a bound, or leave it out to use \
+             `--max-workers` (100 by default)",
         );
         check(
             s,
-            f.value.max_items == Some(0),
-            "`max_items` of `@foreach` must be at least 1".into(),
+            v.max_concurrency == Some(0),
+            "`max_concurrency` of `@foreach`",
+            "at least 1".into(),
+            conc_help,
+        );
+        let items_help = Some("`max_items` is the declared upper bound of the number of items");
+        check(
+            s,
+            v.max_items == Some(0),
+            "`max_items` of `@foreach`",
+            "at least 1".into(),
+            items_help,
         );
     }
-    out
 }
 
 /// E0312 for a foreach over a parameter whose default is not a list; W0301 for a required
@@ -710,7 +803,36 @@ fn parameters(flow: &ir::Flow, diags: &mut Vec<Diagnostic>) {
             );
         }
     }
+    for step in &flow.steps {
+        switch_default(flow, step, diags);
+    }
     required_with_schedule(flow, diags);
+}
+
+/// W0302 when a switch on a `str` parameter has no case for the parameter's default.
+fn switch_default(flow: &ir::Flow, step: &ir::Step, diags: &mut Vec<Diagnostic>) {
+    let Transition::Switch {
+        on: ForeachSource::Param(name),
+        cases,
+    } = &step.next
+    else {
+        return;
+    };
+    let Some(default) = flow.param(name).and_then(|p| p.default.as_ref()) else {
+        return;
+    };
+    let Some(value) = default.value.as_str() else {
+        return;
+    };
+    if cases.iter().any(|(v, _)| v == value) {
+        return;
+    }
+    diags.push(
+        Diagnostic::warning("W0302", format!("no case of the switch in `{}` matches the default of `{name}`", step.name))
+            .with_primary(default.span, "no case for this value")
+            .with_secondary(step.span, format!("switches on `{name}`"))
+            .with_help(format!("a run with the default fails at this switch; add a case \"{value}\" or change the default")),
+    );
 }
 
 fn required_with_schedule(flow: &ir::Flow, diags: &mut Vec<Diagnostic>) {

@@ -452,8 +452,47 @@ impl Resolver<'_> {
                 self.push(d.with_help("environment variables are strings: quote the value"));
                 ok = false;
             }
+            ok &= self.check_env_name(key, site);
         }
         ok
+    }
+
+    /// An environment variable name is `[A-Za-z_][A-Za-z0-9_]*` (POSIX shells accept no
+    /// other) and does not start with `FLOW_` (the runtime contract's variables) or
+    /// `AWS_BATCH` (reserved by AWS Batch); E0225 otherwise.
+    fn check_env_name(&mut self, key: &ast::StringLit, site: Site) -> bool {
+        let name = key.value.as_str();
+        let mut chars = name.chars();
+        let ident = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let reserved = ["FLOW_", "AWS_BATCH"]
+            .into_iter()
+            .find(|p| name.starts_with(p));
+        let (label, help) = match (ident, reserved) {
+            (false, _) => (
+                "not a variable name",
+                "a variable name has letters, digits and `_`, and does not start with a digit"
+                    .to_string(),
+            ),
+            (true, Some(prefix)) => (
+                "reserved name",
+                format!(
+                    "names starting with `{prefix}` are reserved {}; choose another name",
+                    if prefix == "FLOW_" {
+                        "for the flow runtime (FLOW_INPUT, FLOW_STEP, …)"
+                    } else {
+                        "by AWS Batch"
+                    }
+                ),
+            ),
+            (true, None) => return true,
+        };
+        let d = Diagnostic::error(
+            "E0225",
+            format!("\"{name}\" cannot be an environment variable"),
+        );
+        self.push(site.primary(d, key.span, label).with_help(help));
+        false
     }
 
     fn check_required(

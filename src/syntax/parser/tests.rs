@@ -535,3 +535,23 @@ fn every_ok_fixture_parses() {
     }
     assert!(count >= 25, "only {count} valid fixtures");
 }
+
+#[test]
+fn pending_error_fixtures_are_syntactically_valid() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/err/pending");
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).expect("fixtures/err/pending") {
+        let path = entry.expect("dir entry").path();
+        let src = std::fs::read_to_string(&path).expect("readable fixture");
+        assert!(
+            src.starts_with('#'),
+            "{} starts with a comment",
+            path.display()
+        );
+        if let Err(diags) = parse(&src) {
+            panic!("{}: {diags:#?}", path.display());
+        }
+        count += 1;
+    }
+    assert!(count >= 10, "only {count} pending fixtures");
+}
