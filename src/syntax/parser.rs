@@ -194,7 +194,7 @@ impl Builder {
                 Rule::param_name => name = Some(self.name(&p, "a parameter name")),
                 Rule::type_name => ty = Some(self.type_name(&p)),
                 Rule::literal => default = Some(self.literal(p)),
-                Rule::help => help = p.into_inner().next().map(|s| self.string(&s)),
+                Rule::help => help = Some(self.string(&p)),
                 _ => {}
             }
         }

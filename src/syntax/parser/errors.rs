@@ -42,14 +42,62 @@ pub(super) fn from_pest(source: &str, err: &Error<Rule>) -> Diagnostic {
             format!("expected {expected}"),
         )
     };
-    Diagnostic::error("E0101", message).with_primary(span, label)
+    let diagnostic = Diagnostic::error("E0101", message).with_primary(span, label);
+    let before = source.get(..span.start).unwrap_or("");
+    match hint(
+        &rules,
+        source.get(span.start..span.end).unwrap_or(""),
+        before,
+    ) {
+        Some(help) => diagnostic.with_help(help),
+        None => diagnostic,
+    }
+}
+
+/// Help for common slips (habits from Python, YAML or other languages), given the expected
+/// rules, the text of the token found and the source before it.
+fn hint(expected: &[Rule], found: &str, before: &str) -> Option<String> {
+    let wants = |r: Rule| expected.contains(&r);
+    let is_ident = found.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    let value = wants(Rule::literal) || wants(Rule::string);
+    let after_foreach = before.trim_end().ends_with("foreach");
+    let keyword = super::KEYWORDS
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(found) && **k != found);
+    if let Some(kw) = keyword {
+        return Some(format!("keywords are lower case: `{kw}`"));
+    }
+    match found {
+        "'" if value || wants(Rule::case_value) => Some("strings are written in double quotes: `\"…\"`".into()),
+        "None" if value => Some("JSON's null is written `null`".into()),
+        ":" if wants(Rule::eq) => Some("decorator arguments are written `name=value`".into()),
+        ";" => Some("statements need no `;`".into()),
+        "" if wants(Rule::rbrace) => Some("the file ends before a closing `}`".into()),
+        _ if is_ident && wants(Rule::string) && wants(Rule::lbracket) => Some(
+            "a command is a string, `run \"python train.py\"`, or a list of strings, `run [\"python\", \"train.py\"]`".into(),
+        ),
+        _ if is_ident && wants(Rule::literal) => {
+            Some("names are not values; a string is written in double quotes, e.g. `\"text\"`".into())
+        }
+        _ if is_ident && (wants(Rule::decorator) || wants(Rule::at)) && !wants(Rule::step) => {
+            Some(format!("a decorator starts with `@`: `@{found}`"))
+        }
+        _ if is_ident && wants(Rule::string) && wants(Rule::rbrace) => {
+            Some(format!("object keys are strings in double quotes: `\"{found}\"`"))
+        }
+        _ if is_ident && after_foreach => Some("a foreach is written `next BODY foreach NAME`".into()),
+        _ if is_ident && wants(Rule::comma) && wants(Rule::kw_foreach) => {
+            Some("the steps of a split are separated by commas: `next a, b`".into())
+        }
+        _ => None,
+    }
 }
 
 /// What each rule pest may report as expected means, in words. Rules that pest cannot report
 /// (silent or inner rules of atomic ones) and `SOI` map to nothing.
 fn expected_words(rule: Rule) -> &'static [&'static str] {
     match rule {
-        Rule::file => &["a flow"],
+        Rule::file => &["a decorator", "`flow`"],
         Rule::param | Rule::kw_param => &["`param`"],
         Rule::with | Rule::kw_with => &["`with`"],
         Rule::step => &["a decorator", "`step`"],

@@ -353,7 +353,10 @@ fn e0101_identifier_is_not_a_value() {
 
 #[test]
 fn e0101_empty_file_and_trailing_junk() {
-    assert_eq!(err("").1, "expected a flow, found end of file");
+    assert_eq!(
+        err("").1,
+        "expected a decorator or `flow`, found end of file"
+    );
     assert_eq!(err("flow F {} x").1, "expected end of file, found `x`");
     assert_eq!(err("flow 1 {}").1, "expected a flow name, found `1`");
 }
@@ -374,6 +377,36 @@ fn e0101_param_type() {
             "E0101",
             "expected a type (`str`, `int`, `float`, `bool` or `json`), found `3`"
         )
+    );
+}
+
+#[test]
+fn e0101_hints_for_common_slips() {
+    let cases = [
+        (wrap_step("next a b"), "the steps of a split are separated by commas: `next a, b`"),
+        (wrap_step("next foreach items"), "a foreach is written `next BODY foreach NAME`"),
+        (wrap_step("run python x.py"), "a command is a string, `run \"python train.py\"`, or a list of strings, `run [\"python\", \"train.py\"]`"),
+        (wrap_step("run 'x'"), "strings are written in double quotes: `\"…\"`"),
+        (wrap_step("run \"x\";"), "statements need no `;`"),
+        ("Flow F {}".to_string(), "keywords are lower case: `flow`"),
+        ("@retry(jitter=True)\nflow F {}".to_string(), "keywords are lower case: `true`"),
+        ("@d(x=None)\nflow F {}".to_string(), "JSON's null is written `null`"),
+        ("@retry(times: 2)\nflow F {}".to_string(), "decorator arguments are written `name=value`"),
+        ("@d(x=abc)\nflow F {}".to_string(), "names are not values; a string is written in double quotes, e.g. `\"text\"`"),
+        ("flow F {\n with retry\n}".to_string(), "a decorator starts with `@`: `@retry`"),
+        ("@d(x={a: 1})\nflow F {}".to_string(), "object keys are strings in double quotes: `\"a\"`"),
+        ("flow F {\n step s { run \"a\" }\n".to_string(), "the file ends before a closing `}`"),
+    ];
+    for (src, help) in cases {
+        let diags = parse(&src).expect_err(&src);
+        assert_eq!(diags[0].help.as_deref(), Some(help), "{src}");
+    }
+    assert_eq!(
+        parse("flow F { step s { run \"a\" nxt } }")
+            .expect_err("bad")
+            .first()
+            .and_then(|d| d.help.clone()),
+        None
     );
 }
 
