@@ -1,0 +1,143 @@
+//! Property tests of the front half of the pipeline (`flowc::check`): it never panics, on any
+//! input, and every diagnostic label lies inside the source on character boundaries (so that
+//! miette can render it). Inputs: arbitrary strings, strings over the language's own
+//! characters, and the spec example with random characters inserted and deleted.
+
+use flowc::diagnostics::Diagnostic;
+use proptest::prelude::*;
+
+const SPEC_EXAMPLE: &str = include_str!("../fixtures/ok/spec_example.flow");
+
+/// Characters that matter to the lexer, so that random text reaches deep into the grammar.
+const ALPHABET: &[char] = &[
+    '{', '}', '(', ')', '[', ']', ',', ':', '=', '>', '@', '"', '\\', '#', '\n', ' ', '-', '.',
+    '0', '1', '9', 'e', 'u', 'a', '_', 'é', '😀', '\r', '\t',
+];
+
+/// Words of the language, inserted whole by the mutator.
+const WORDS: &[&str] = &[
+    "flow",
+    "step",
+    "param",
+    "run",
+    "next",
+    "foreach",
+    "switch",
+    "with",
+    "true",
+    "null",
+    "@retry",
+    "=>",
+    "\"x\"",
+    "json",
+    "int",
+    "1e999",
+    "99999999999999999999",
+    "\"\\u00e9\"",
+    "\"\\ud800\"",
+    "start",
+    "end",
+];
+
+/// Asserts the span invariants of every diagnostic of `src`.
+fn assert_spans_valid(src: &str, diags: &[Diagnostic]) -> Result<(), TestCaseError> {
+    for d in diags {
+        for l in &d.labels {
+            let s = l.span;
+            prop_assert!(
+                s.start <= s.end && s.end <= src.len(),
+                "{}: span {:?} outside 0..={}",
+                d.code,
+                s,
+                src.len()
+            );
+            prop_assert!(
+                src.is_char_boundary(s.start) && src.is_char_boundary(s.end),
+                "{}: span {:?} splits a character",
+                d.code,
+                s
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check(src: &str) -> Result<(), TestCaseError> {
+    let (_, diags) = flowc::check(src, &Default::default());
+    if flowc::syntax::parse(src).is_err() {
+        prop_assert!(
+            diags.iter().any(Diagnostic::is_error),
+            "a parse failure yields an error"
+        );
+    }
+    assert_spans_valid(src, &diags)
+}
+
+/// One edit of the mutator: insert a character or a word at a position, or delete a range.
+#[derive(Debug, Clone)]
+enum Edit {
+    InsertChar(usize, char),
+    InsertWord(usize, &'static str),
+    Delete(usize, usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (any::<usize>(), prop::sample::select(ALPHABET)).prop_map(|(p, c)| Edit::InsertChar(p, c)),
+        (any::<usize>(), prop::sample::select(WORDS)).prop_map(|(p, w)| Edit::InsertWord(p, w)),
+        (any::<usize>(), 1usize..12).prop_map(|(p, n)| Edit::Delete(p, n)),
+    ]
+}
+
+/// The char boundary at or before `pos % (len + 1)`.
+fn boundary(s: &str, pos: usize) -> usize {
+    let mut p = pos % (s.len() + 1);
+    while !s.is_char_boundary(p) {
+        p -= 1;
+    }
+    p
+}
+
+fn apply(src: &str, edits: &[Edit]) -> String {
+    let mut s = src.to_string();
+    for e in edits {
+        match *e {
+            Edit::InsertChar(p, c) => s.insert(boundary(&s, p), c),
+            Edit::InsertWord(p, w) => s.insert_str(boundary(&s, p), w),
+            Edit::Delete(p, n) => {
+                let start = boundary(&s, p);
+                let end = boundary(&s, start.saturating_add(n).min(s.len()));
+                s.replace_range(start..end.max(start), "");
+            }
+        }
+    }
+    s
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_strings_never_panic(src in any::<String>()) {
+        check(&src)?;
+    }
+
+    #[test]
+    fn language_alphabet_strings_never_panic(chars in prop::collection::vec(prop::sample::select(ALPHABET), 0..200)) {
+        check(&chars.into_iter().collect::<String>())?;
+    }
+
+    #[test]
+    fn mutated_spec_example_never_panics(edits in prop::collection::vec(edit(), 1..6)) {
+        check(&apply(SPEC_EXAMPLE, &edits))?;
+    }
+}
+
+#[test]
+fn spec_example_checks_without_parse_errors() {
+    let (_, diags) = flowc::check(SPEC_EXAMPLE, &Default::default());
+    assert!(
+        diags.iter().all(|d| !d.code.starts_with("E01")),
+        "{diags:#?}"
+    );
+}
