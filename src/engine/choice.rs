@@ -162,7 +162,8 @@ fn test(op: &str, a: &Value, b: &Value) -> bool {
             return matches!((a, b), (Value::String(s), Value::String(p)) if string_matches(s, p));
         }
         "String" => match (a, b) {
-            (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+            // Java's String.compareTo orders by UTF-16 code unit.
+            (Value::String(x), Value::String(y)) => Some(x.encode_utf16().cmp(y.encode_utf16())),
             _ => None,
         },
         "Numeric" => numeric_cmp(a, b),
