@@ -7,6 +7,8 @@
 //! operand) selects nothing fails with `States.Runtime`
 //! `Invalid path '$.x': The choice state's condition path references an invalid value.`
 
+#![warn(missing_docs)]
+
 use crate::engine::jsonpath::PathError;
 use crate::engine::{template, Scope, StatesError};
 use chrono::{DateTime, FixedOffset};

@@ -5,6 +5,8 @@
 //! Errors: a path argument that selects nothing is `States.Runtime` worded as for any
 //! `.$` field; a wrong argument (type, count, range) is `States.IntrinsicFailure`.
 
+#![warn(missing_docs)]
+
 pub mod functions;
 mod parse;
 

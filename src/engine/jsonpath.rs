@@ -10,6 +10,8 @@
 //! Compiled paths are cached per thread ([`compile`]), so evaluating the same path string
 //! in a loop parses it once.
 
+#![warn(missing_docs)]
+
 mod filter;
 mod parse;
 
