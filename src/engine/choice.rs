@@ -7,6 +7,8 @@
 //! operand) selects nothing fails with `States.Runtime`
 //! `Invalid path '$.x': The choice state's condition path references an invalid value.`
 
+#![warn(missing_docs)]
+
 use crate::engine::jsonpath::PathError;
 use crate::engine::{template, Scope, StatesError};
 use chrono::{DateTime, FixedOffset};
@@ -162,7 +164,8 @@ fn test(op: &str, a: &Value, b: &Value) -> bool {
             return matches!((a, b), (Value::String(s), Value::String(p)) if string_matches(s, p));
         }
         "String" => match (a, b) {
-            (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+            // Java's String.compareTo orders by UTF-16 code unit.
+            (Value::String(x), Value::String(y)) => Some(x.encode_utf16().cmp(y.encode_utf16())),
             _ => None,
         },
         "Numeric" => numeric_cmp(a, b),

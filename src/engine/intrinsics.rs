@@ -5,7 +5,9 @@
 //! Errors: a path argument that selects nothing is `States.Runtime` worded as for any
 //! `.$` field; a wrong argument (type, count, range) is `States.IntrinsicFailure`.
 
-mod functions;
+#![warn(missing_docs)]
+
+pub mod functions;
 mod parse;
 
 pub use parse::{Arg, Call};

@@ -10,6 +10,8 @@
 //! Compiled paths are cached per thread ([`compile`]), so evaluating the same path string
 //! in a loop parses it once.
 
+#![warn(missing_docs)]
+
 mod filter;
 mod parse;
 
@@ -250,7 +252,11 @@ fn apply<'v>(seg: &Segment, root: &'v Value, cur: &'v Value, out: &mut Vec<&'v V
         }
         Segment::Indexes(is) => out.extend(is.iter().filter_map(|i| index(cur, *i))),
         Segment::Descend(inner) => descend(inner, root, cur, out),
-        Segment::Filter(f) => out.extend(children(cur).filter(|c| f.holds(c, root))),
+        // Jayway applies a filter to each element of an array, but to an object itself.
+        Segment::Filter(f) => match cur {
+            Value::Object(_) => out.extend(Some(cur).filter(|c| f.holds(c, root))),
+            _ => out.extend(children(cur).filter(|c| f.holds(c, root))),
+        },
     }
 }
 

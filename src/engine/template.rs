@@ -13,6 +13,8 @@
 //! `An error occurred while executing the state '<name>' (entered at the event id #<n>). `,
 //! which the executor adds because it knows the state and the history.
 
+#![warn(missing_docs)]
+
 use crate::engine::jsonpath::{self, PathError};
 use crate::engine::{intrinsics, Scope, StatesError};
 use indexmap::IndexMap;
@@ -53,10 +55,17 @@ pub fn variable_split(expr: &str) -> Option<(&str, &str)> {
 /// an intrinsic call or a reference. `field` is the key as written (e.g. `value.$`) and is
 /// quoted in the cause when the reference selects nothing:
 /// `The JSONPath '$.x' specified for the field 'value.$' could not be found in the input '{…}'`
-/// (`States.Runtime`).
+/// (`States.Runtime`). A `$…` path on a `null` input fails with AWS's
+/// `Unable to apply Path transformation to null or empty input.`
 pub fn evaluate_dynamic(expr: &str, scope: &Scope, field: &str) -> Result<Value, StatesError> {
     if intrinsics::is_call(expr) {
         return intrinsics::call(expr, scope, field);
+    }
+    if scope.input.is_null() && reads_input(expr) {
+        // AWS Step Functions, observed: a `$…` path on a null state input.
+        return Err(StatesError::runtime(
+            "Unable to apply Path transformation to null or empty input.",
+        ));
     }
     read(expr, scope).map_err(|e| match e {
         PathError::NotFound(_) => StatesError::runtime(format!(
@@ -65,6 +74,11 @@ pub fn evaluate_dynamic(expr: &str, scope: &Scope, field: &str) -> Result<Value,
         )),
         other => StatesError::runtime(format!("Invalid path '{expr}' : {other}")),
     })
+}
+
+/// True for a path on the state input (`$`, `$.x`, `$[0]`), false for `$$…` and `$name…`.
+fn reads_input(expr: &str) -> bool {
+    expr.starts_with('$') && !expr.starts_with("$$") && variable_split(expr).is_none()
 }
 
 /// Same as [`evaluate_dynamic`]; the name intrinsic arguments use.

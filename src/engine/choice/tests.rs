@@ -186,3 +186,14 @@ fn malformed_rules_are_errors() {
     assert!(eval(json!({"Variable": "$.n"}), json!({"n": 1})).is_err());
     assert!(eval(json!({"Variable": "$.n", "IsNull": "yes"}), json!({"n": 1})).is_err());
 }
+
+#[test]
+fn strings_order_by_utf16_code_units_as_java() {
+    // U+FF61 sorts after U+1F600 in UTF-16 (surrogates are 0xD83D…) but before it in UTF-8.
+    let i = json!({"s": "\u{FF61}"});
+    assert!(eval(
+        json!({"Variable": "$.s", "StringGreaterThan": "\u{1F600}"}),
+        i
+    )
+    .unwrap());
+}

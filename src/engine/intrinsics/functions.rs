@@ -422,6 +422,29 @@ fn render(v: &Value, out: &mut String) {
     }
 }
 
-fn number_text(n: &Number) -> String {
-    n.to_string()
+/// A number as Java's `Long.toString` / `Double.toString` write it: integers plainly;
+/// doubles in `[1e-3, 1e7)` as decimals with at least one fractional digit (`100.0`),
+/// others as `d.dddE±n` (`1.0E7`, `1.5E-4`).
+pub fn number_text(n: &Number) -> String {
+    match (n.is_f64(), n.as_f64()) {
+        (true, Some(f)) => java_double(f),
+        _ => n.to_string(),
+    }
+}
+
+fn java_double(f: f64) -> String {
+    let a = f.abs();
+    if a == 0.0 || (1e-3..1e7).contains(&a) || !f.is_finite() {
+        let s = format!("{f:?}");
+        return s;
+    }
+    // Shortest round-trip digits, then Java's layout.
+    let sci = format!("{f:e}");
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let mant = if mant.contains('.') {
+        mant.to_string()
+    } else {
+        format!("{mant}.0")
+    };
+    format!("{mant}E{exp}")
 }

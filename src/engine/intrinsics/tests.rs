@@ -301,3 +301,16 @@ fn missing_path_argument_is_runtime_error_naming_field() {
         .unwrap()
         .contains("'$.nope' specified for the field 'FunctionResult.$'"));
 }
+
+#[test]
+fn format_writes_doubles_as_java_does() {
+    use functions::number_text;
+    let t = |f: f64| number_text(&serde_json::Number::from_f64(f).unwrap_or_else(|| 0.into()));
+    assert_eq!(t(100.0), "100.0");
+    assert_eq!(t(1.1), "1.1");
+    assert_eq!(t(1e7), "1.0E7");
+    assert_eq!(t(1.5e-4), "1.5E-4");
+    assert_eq!(t(-2.5e21), "-2.5E21");
+    assert_eq!(t(0.001), "0.001");
+    assert_eq!(number_text(&serde_json::Number::from(12)), "12");
+}

@@ -129,3 +129,10 @@ fn compiled_paths_are_cached() {
     let b = compile("$.cached.path").unwrap();
     assert!(Arc::ptr_eq(&a, &b));
 }
+
+#[test]
+fn filter_on_an_object_tests_the_object_itself() {
+    let d = json!({"o": {"x": 2}});
+    assert_eq!(query("$.o[?(@.x == 2)]", &d).unwrap(), json!([{"x": 2}]));
+    assert_eq!(query("$.o[?(@.x == 3)]", &d).unwrap(), json!([]));
+}
