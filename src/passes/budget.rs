@@ -96,8 +96,9 @@ pub mod events {
     /// One throttled attempt: `TaskScheduled`, `TaskStarted`, `TaskSubmitFailed`.
     pub const THROTTLED_ATTEMPT: u64 = 3;
     /// A request-response SDK Task: entered, `TaskScheduled`, `TaskStarted`,
-    /// `TaskSucceeded`, exited.
-    pub const SDK_TASK: u64 = 5;
+    /// `TaskSucceeded`, exited; plus `TaskScheduled`, `TaskStarted`, `TaskFailed` for each
+    /// of its retries.
+    pub const SDK_TASK: u64 = 5 + 3 * super::lower::SDK_MAX_ATTEMPTS as u64;
     /// Parallel: entered, `ParallelStateStarted`, `ParallelStateSucceeded`, exited.
     pub const PARALLEL: u64 = 4;
     /// Inline Map: entered, `MapStateStarted`, `MapStateSucceeded`, exited.

@@ -30,6 +30,8 @@ pub const BATCH_THROTTLE_ERRORS: [&str; 2] =
     ["Batch.AWSBatchException", "Batch.TooManyRequestsException"];
 /// Retries of the throttling retrier (each waits 2 s × 2^k, at most 60 s, full jitter).
 pub const THROTTLE_MAX_ATTEMPTS: u32 = 5;
+/// Retries of the S3 SDK Tasks (reading items and switch values, writing parameters/errors).
+pub const SDK_MAX_ATTEMPTS: u32 = 3;
 /// AWS Batch minimum of `Timeout.attemptDurationSeconds` (AWS Batch API `JobTimeout`).
 pub const BATCH_MIN_ATTEMPT_SECONDS: u64 = 60;
 /// Placeholder bucket of the datastore when `deploy.datastore` is not configured.
@@ -1003,7 +1005,7 @@ fn sdk_retrier() -> asl::Retrier {
     asl::Retrier {
         error_equals: vec!["S3.SdkClientException".into(), "S3.S3Exception".into()],
         interval_seconds: 1,
-        max_attempts: 3,
+        max_attempts: SDK_MAX_ATTEMPTS,
         backoff_rate: 2.0,
         max_delay_seconds: None,
         jitter_strategy: Some("FULL".into()),
