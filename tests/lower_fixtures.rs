@@ -179,42 +179,9 @@ fn state_holds_references_only() {
     }
 }
 
-/// Every transition of `machine` (and of its nested machines) names a state of its own scope,
-/// and every state is reachable from `StartAt` (what `asl-validator` also checks).
-fn check_scopes(machine: &serde_json::Value, file: &str) {
-    let states = machine["States"].as_object().expect("States");
-    let mut targets = vec![machine["StartAt"].as_str().expect("StartAt").to_string()];
-    for state in states.values() {
-        let choices = state["Choices"].as_array().into_iter().flatten();
-        let catches = state["Catch"].as_array().into_iter().flatten();
-        let nexts = [&state["Next"], &state["Default"]].into_iter();
-        for t in nexts
-            .chain(choices.map(|c| &c["Next"]))
-            .chain(catches.map(|c| &c["Next"]))
-        {
-            if let Some(t) = t.as_str() {
-                assert!(states.contains_key(t), "{file}: `{t}` is not in this scope");
-                targets.push(t.to_string());
-            }
-        }
-        for b in state["Branches"].as_array().into_iter().flatten() {
-            check_scopes(b, file);
-        }
-        if state.get("ItemProcessor").is_some() {
-            check_scopes(&state["ItemProcessor"], file);
-        }
-    }
-    for name in states.keys() {
-        assert!(
-            targets.contains(name),
-            "{file}: state `{name}` is unreachable"
-        );
-    }
-}
-
 #[test]
 fn transitions_stay_in_scope() {
     for path in fixtures("fixtures/ok", "") {
-        check_scopes(&compile(&path).definition, &path.display().to_string());
+        lower_common::check_scopes(&compile(&path).definition, &path.display().to_string());
     }
 }
