@@ -1,6 +1,7 @@
-//! Property test of the back half on random well-nested flows (splits, foreaches, switches): whenever `flowc::check` accepts a flow,
-//! `compile` does not panic, fails only with budget codes, and produces deterministic ASL
-//! whose transitions stay in scope, with exactly one Task state per step.
+//! Property test of the back half on random well-nested flows (splits, foreaches, switches):
+//! whenever `flowc::check` accepts a flow, `compile` does not panic, fails only with budget
+//! codes, and produces deterministic ASL whose transitions stay in scope, with exactly one
+//! Task state per step.
 
 mod lower_common;
 
