@@ -1,9 +1,11 @@
 //! Property tests of the front half of the pipeline (`flowc::check`): it never panics, on any
 //! input, and every diagnostic label lies inside the source on character boundaries (so that
-//! miette can render it). Inputs: arbitrary strings, strings over the language's own
-//! characters, and the spec example with random characters inserted and deleted.
+//! miette can render it), and in a file that parses, names and strings sit at their spans.
+//! Inputs: arbitrary strings, strings over the language's own characters, and the spec example
+//! with random characters inserted and deleted.
 
 use flowc::diagnostics::Diagnostic;
+use flowc::syntax::ast;
 use proptest::prelude::*;
 
 const SPEC_EXAMPLE: &str = include_str!("../fixtures/ok/spec_example.flow");
@@ -62,13 +64,74 @@ fn assert_spans_valid(src: &str, diags: &[Diagnostic]) -> Result<(), TestCaseErr
     Ok(())
 }
 
+/// Every identifier's span covers exactly its name, and every string literal's span starts
+/// and ends with a quote, in a file that parsed.
+fn assert_ast_spans(src: &str, file: &ast::File) -> Result<(), TestCaseError> {
+    let mut idents = vec![&file.name];
+    let mut strings = vec![];
+    let mut decorators: Vec<&ast::Decorator> = file.decorators.iter().collect();
+    for member in &file.members {
+        match member {
+            ast::Member::Param(p) => {
+                idents.push(&p.name);
+                strings.extend(&p.help);
+            }
+            ast::Member::With(w) => decorators.push(&w.decorator),
+            ast::Member::Step(s) => {
+                idents.push(&s.name);
+                decorators.extend(&s.decorators);
+                for st in &s.statements {
+                    statement_parts(st, &mut idents, &mut strings);
+                }
+            }
+        }
+    }
+    for d in decorators {
+        idents.push(&d.name);
+        idents.extend(d.args.iter().map(|a| &a.name));
+    }
+    for id in idents {
+        prop_assert_eq!(src.get(id.span.start..id.span.end), Some(id.name.as_str()));
+    }
+    for s in strings {
+        let text = src.get(s.span.start..s.span.end).unwrap_or("");
+        prop_assert!(
+            text.len() >= 2 && text.starts_with('"') && text.ends_with('"'),
+            "string span {:?}",
+            s.span
+        );
+    }
+    Ok(())
+}
+
+fn statement_parts<'a>(
+    st: &'a ast::Statement,
+    idents: &mut Vec<&'a ast::Ident>,
+    strings: &mut Vec<&'a ast::StringLit>,
+) {
+    match &st.kind {
+        ast::StatementKind::Run(ast::Command::Shell(s)) => strings.push(s),
+        ast::StatementKind::Run(ast::Command::Exec(args, _)) => strings.extend(args),
+        ast::StatementKind::Next(ast::Next::Targets(t)) => idents.extend(t),
+        ast::StatementKind::Next(ast::Next::Foreach { body, over }) => idents.extend([body, over]),
+        ast::StatementKind::Next(ast::Next::Switch { on, cases }) => {
+            idents.push(on);
+            for c in cases {
+                idents.push(&c.target);
+                strings.push(&c.value);
+            }
+        }
+    }
+}
+
 fn check(src: &str) -> Result<(), TestCaseError> {
     let (_, diags) = flowc::check(src, &Default::default());
-    if flowc::syntax::parse(src).is_err() {
-        prop_assert!(
+    match flowc::syntax::parse(src) {
+        Ok(file) => assert_ast_spans(src, &file)?,
+        Err(_) => prop_assert!(
             diags.iter().any(Diagnostic::is_error),
             "a parse failure yields an error"
-        );
+        ),
     }
     assert_spans_valid(src, &diags)
 }

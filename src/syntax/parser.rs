@@ -3,8 +3,9 @@
 //! The grammar (`grammar/flow.pest`) is lenient where a precise message beats a generic one:
 //! names may be reserved keywords (E0105), a parameter type is any identifier (E0107), strings
 //! accept any escape (E0103) and numbers any number-like run of characters (E0106, E0104).
-//! The builder reports those and keeps going, so one file can yield several diagnostics; a
-//! pest syntax error (E0101, E0102) stops at the first one.
+//! The builder reports those and keeps going, so one file can yield several diagnostics. A
+//! grammar error (E0101, E0102) stops pest; `recover` then skips the member holding it and
+//! parses the rest again, so errors in later members are reported too.
 //!
 //! Reserved keywords: `flow param step run next foreach switch with true false null`. They
 //! are rejected as flow, parameter, step, argument and artifact names, but not as decorator
@@ -13,6 +14,7 @@
 
 mod errors;
 mod lexical;
+mod recover;
 
 use super::ast;
 use crate::diagnostics::{CodeInfo, Diagnostic};
@@ -98,31 +100,48 @@ braces of the flow and its steps. Deeper literals are better kept in a file that
 
 /// Parses a whole `.flow` file.
 ///
-/// Errors: every syntax error found, as E01xx diagnostics (at least one when `Err`): a
-/// grammar error stops parsing (one E0101 or E0102); token-level problems (E0103 to E0107)
-/// are all collected.
+/// Errors: every syntax error found, as E01xx diagnostics sorted by position (at least one
+/// when `Err`). Token-level problems (E0103 to E0107) are all collected; after a grammar error
+/// (E0101, E0102) the member holding it is skipped and the rest of the file is parsed again,
+/// up to [`MAX_SYNTAX_ERRORS`] times.
 pub fn parse(source: &str) -> Result<ast::File, Vec<Diagnostic>> {
     lexical::check_nesting(source).map_err(|d| vec![d])?;
-    let mut pairs =
-        FlowParser::parse(Rule::file, source).map_err(|e| vec![errors::from_pest(source, &e)])?;
-    let Some(file) = pairs.next() else {
-        return Err(vec![Diagnostic::error(
-            "E0101",
-            "expected a flow, found end of file",
-        )
-        .with_primary(
-            Span::new(source.len(), source.len()),
-            "expected a flow",
-        )]);
-    };
-    let mut builder = Builder { diags: vec![] };
-    let file = builder.file(file, source.len());
-    if builder.diags.is_empty() {
-        Ok(file)
-    } else {
-        Err(builder.diags)
+    let mut diags = vec![];
+    let mut text = std::borrow::Cow::Borrowed(source);
+    for _ in 0..MAX_SYNTAX_ERRORS {
+        match FlowParser::parse(Rule::file, &text) {
+            Ok(mut pairs) => {
+                let mut builder = Builder { diags: vec![] };
+                let file = pairs.next().map(|p| builder.file(p, source.len()));
+                diags.extend(builder.diags);
+                match file {
+                    Some(file) if diags.is_empty() => return Ok(file),
+                    _ => break,
+                }
+            }
+            Err(e) => {
+                let diagnostic = errors::from_pest(&text, &e);
+                let member = recover::member_at(&text, diagnostic.position().start);
+                diags.push(diagnostic);
+                match member {
+                    Some(member) => text = recover::blank(&text, member).into(),
+                    None => break,
+                }
+            }
+        }
     }
+    if diags.is_empty() {
+        let end = Span::new(source.len(), source.len());
+        diags.push(
+            Diagnostic::error("E0101", "expected a flow").with_primary(end, "expected a flow"),
+        );
+    }
+    crate::diagnostics::sort(&mut diags);
+    Err(diags)
 }
+
+/// The most grammar errors reported for one file; the file is parsed once more per error.
+pub const MAX_SYNTAX_ERRORS: usize = 16;
 
 /// The span of a pair without the whitespace and comments pest includes after an optional
 /// trailing part: from its start to the end of its last inner pair.

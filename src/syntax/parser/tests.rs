@@ -287,6 +287,15 @@ fn comments_and_whitespace_anywhere() {
 }
 
 #[test]
+fn crlf_line_endings_parse_with_the_same_shape() {
+    let crlf = SPEC_EXAMPLE.replace('\n', "\r\n");
+    let f = ok(&crlf);
+    assert_eq!(steps(&f).len(), 10);
+    let end = steps(&f).into_iter().last().expect("a step");
+    assert_eq!(&crlf[end.name.span.start..end.name.span.end], "end");
+}
+
+#[test]
 fn type_names_are_not_reserved() {
     let f = ok("flow json {\n param int: str\n step str { run \"a\" next float }\n}");
     assert_eq!(f.name.name, "json");
@@ -587,4 +596,47 @@ fn pending_error_fixtures_are_syntactically_valid() {
         count += 1;
     }
     assert!(count >= 10, "only {count} pending fixtures");
+}
+
+#[test]
+fn recovery_reports_errors_in_several_members() {
+    let src = "flow F {\n  param a int\n  step start { run \"a\" next b c }\n  step b { run 'x' }\n  step run { run \"a\" }\n}";
+    let diags = parse(src).expect_err("several errors");
+    let found: Vec<_> = diags
+        .iter()
+        .map(|d| (d.code, &src[d.position().start..d.position().end]))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("E0101", "int"),
+            ("E0101", "c"),
+            ("E0101", "'"),
+            ("E0105", "run")
+        ]
+    );
+}
+
+#[test]
+fn recovery_stops_at_an_unbalanced_member() {
+    let src = "flow F {\n  step start { run \"a\" next b\n  step b { run \"a\" }\n}";
+    let diags = parse(src).expect_err("missing brace");
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(
+        diags[0].message,
+        "expected `run`, `next`, `foreach`, `,` or `}`, found `step`"
+    );
+    assert_eq!(
+        diags[0].help.as_deref(),
+        Some("the step before has no closing `}`")
+    );
+}
+
+#[test]
+fn recovery_is_bounded() {
+    let src = format!("flow F {{\n{}}}", "  param a int\n".repeat(100));
+    assert_eq!(
+        parse(&src).expect_err("many errors").len(),
+        MAX_SYNTAX_ERRORS
+    );
 }
