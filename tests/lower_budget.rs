@@ -50,7 +50,8 @@ fn batch_task_events_count_every_attempt() {
         },
         (1, 2),
     );
-    assert_eq!(budget::task_events(f.step(start)), 2 + 4 * 4 + 15 + 5);
+    // ...and the error recording: an SDK Task of 5 events plus 3 retries × 3.
+    assert_eq!(budget::task_events(f.step(start)), 2 + 4 * 4 + 15 + 5 + 9);
 }
 
 #[test]
@@ -71,7 +72,7 @@ fn auto_bounded_foreach_is_inline() {
     assert_eq!(m.worst_case_events, 4 + 10 * 23);
     assert_eq!(
         p.execution_events,
-        2 + budget::events::PRELUDE + 21 + 5 + 234 + 21 + 21
+        2 + budget::events::PRELUDE + 21 + (5 + 9) + 234 + 21 + 21
     );
 }
 
@@ -136,7 +137,7 @@ fn e0505_inline_without_max_items() {
 #[test]
 fn e0504_inline_too_wide() {
     let (_, d) = plan(&fan(MapMode::Inline, Some(100_000)));
-    assert_eq!(codes(&d), ["E0504", "W0501"]);
+    assert_eq!(codes(&d), ["E0504"], "no W0501 on the foreach E0504 blames");
     assert!(
         d[0].message
             .contains("above the Step Functions quota of 25,000"),
@@ -161,7 +162,7 @@ fn e0504_in_a_child_execution() {
     deco(&mut f, "start").foreach = foreach(MapMode::Distributed, None, None);
     deco(&mut f, "outer").foreach = foreach(MapMode::Inline, Some(5000), None);
     let (_, d) = plan(&f);
-    assert_eq!(codes(&d), ["E0504", "W0501"]);
+    assert_eq!(codes(&d), ["E0504"], "no W0501 on the foreach E0504 blames");
     assert!(
         d[0].message
             .contains("child execution of distributed foreach `start`"),
@@ -231,4 +232,23 @@ fn every_raised_code_is_documented() {
     for code in ["E0501", "E0502", "E0503", "E0504", "E0505", "W0501"] {
         assert!(documented.contains(&code), "{code}");
     }
+}
+
+#[test]
+fn e0504_without_inline_foreach_points_at_the_flow() {
+    // 1,200 steps × 21 events (one attempt plus the throttling retries) exceed 25,000.
+    let names: Vec<String> = (0..1200).map(|i| format!("s{i}")).collect();
+    let mut steps: Vec<(&str, lower_common::Next)> = vec![("start", To("s0"))];
+    for (i, n) in names.iter().enumerate() {
+        steps.push((n, To(names.get(i + 1).map(String::as_str).unwrap_or("end"))));
+    }
+    steps.push(("end", End));
+    let (_, d) = plan(&flow("Long", &steps));
+    assert_eq!(codes(&d), ["E0504"]);
+    assert_eq!(d[0].position().start, 5, "label on the flow name");
+    assert!(d[0]
+        .help
+        .as_deref()
+        .unwrap_or("")
+        .contains("split the flow"));
 }

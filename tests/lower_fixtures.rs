@@ -178,3 +178,10 @@ fn state_holds_references_only() {
         }
     }
 }
+
+#[test]
+fn transitions_stay_in_scope() {
+    for path in fixtures("fixtures/ok", "") {
+        lower_common::check_scopes(&compile(&path).definition, &path.display().to_string());
+    }
+}

@@ -75,7 +75,9 @@ pub const MAX_DEFINITION_BYTES: usize = 1_048_576;
 /// Amazon ECS `RunTask` overrides limit, inherited by AWS Batch container jobs: 8,192
 /// characters of `ContainerOverrides`, JSON formatting included.
 pub const MAX_CONTAINER_OVERRIDES: usize = 8_192;
-/// AWS Step Functions: state names are at most 80 characters.
+/// AWS Step Functions API reference (`StateExitedEventDetails.name`): a state name has 1 to
+/// 80 characters, and "to enable logging with CloudWatch Logs, the name should only contain
+/// 0-9, A-Z, a-z, - and _", the set flowc keeps to.
 pub const MAX_STATE_NAME: usize = 80;
 /// AWS Step Functions: an inline Map runs at most 40 iterations concurrently.
 pub const INLINE_MAP_CONCURRENCY: u64 = 40;
@@ -94,8 +96,9 @@ pub mod events {
     /// One throttled attempt: `TaskScheduled`, `TaskStarted`, `TaskSubmitFailed`.
     pub const THROTTLED_ATTEMPT: u64 = 3;
     /// A request-response SDK Task: entered, `TaskScheduled`, `TaskStarted`,
-    /// `TaskSucceeded`, exited.
-    pub const SDK_TASK: u64 = 5;
+    /// `TaskSucceeded`, exited; plus `TaskScheduled`, `TaskStarted`, `TaskFailed` for each
+    /// of its retries.
+    pub const SDK_TASK: u64 = 5 + 3 * super::lower::SDK_MAX_ATTEMPTS as u64;
     /// Parallel: entered, `ParallelStateStarted`, `ParallelStateSucceeded`, exited.
     pub const PARALLEL: u64 = 4;
     /// Inline Map: entered, `MapStateStarted`, `MapStateSucceeded`, exited.
@@ -189,8 +192,8 @@ pub fn plan_maps(
         switched.push(best);
     }
     let execs = executions(flow, &kinds);
-    report_over_budget(flow, &kinds, &execs, diags);
-    warn_wide_inline(flow, &kinds, diags);
+    let blamed = report_over_budget(flow, &kinds, &execs, diags);
+    warn_wide_inline(flow, &kinds, &blamed, diags);
     decisions(flow, &kinds, &switched, &execs)
 }
 
@@ -430,12 +433,14 @@ pub fn task_events(step: &ir::Step) -> u64 {
     events::TASK_ENTER_EXIT + attempts + record
 }
 
+/// Pushes E0504 for each execution over the quota; returns the inline foreaches blamed.
 fn report_over_budget(
     flow: &ir::Flow,
     kinds: &BTreeMap<StepId, Kind>,
     execs: &[Exec],
     diags: &mut Vec<Diagnostic>,
-) {
+) -> Vec<StepId> {
+    let mut blamed = vec![];
     for e in execs.iter().filter(|e| e.events > MAX_HISTORY_EVENTS) {
         let whose = match e.owner {
             None => "an execution".to_string(),
@@ -458,6 +463,7 @@ fn report_over_budget(
         );
         let d = match widest {
             Some(id) => {
+                blamed.push(id);
                 let step = flow.step(id);
                 let span = step
                     .decorators
@@ -478,6 +484,7 @@ fn report_over_budget(
         };
         diags.push(d);
     }
+    blamed
 }
 
 /// `2300089` as `2,300,089`.
@@ -493,8 +500,14 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn warn_wide_inline(flow: &ir::Flow, kinds: &BTreeMap<StepId, Kind>, diags: &mut Vec<Diagnostic>) {
-    for (id, kind) in kinds {
+/// W0501 for each inline foreach wider than 40 items, except those already blamed by E0504.
+fn warn_wide_inline(
+    flow: &ir::Flow,
+    kinds: &BTreeMap<StepId, Kind>,
+    blamed: &[StepId],
+    diags: &mut Vec<Diagnostic>,
+) {
+    for (id, kind) in kinds.iter().filter(|(id, _)| !blamed.contains(id)) {
         if let Kind::Inline { width, .. } = kind {
             if *width > INLINE_MAP_CONCURRENCY {
                 let step = flow.step(*id);

@@ -127,3 +127,36 @@ pub fn dump(name: &str, asl: &str) {
         let _ = std::fs::write(format!("{dir}/{name}.json"), asl);
     }
 }
+
+/// Every transition of `machine` (and of its nested machines) names a state of its own scope,
+/// and every state is reachable from `StartAt` (what `asl-validator` also checks).
+pub fn check_scopes(machine: &serde_json::Value, file: &str) {
+    let states = machine["States"].as_object().expect("States");
+    let mut targets = vec![machine["StartAt"].as_str().expect("StartAt").to_string()];
+    for state in states.values() {
+        let choices = state["Choices"].as_array().into_iter().flatten();
+        let catches = state["Catch"].as_array().into_iter().flatten();
+        let nexts = [&state["Next"], &state["Default"]].into_iter();
+        for t in nexts
+            .chain(choices.map(|c| &c["Next"]))
+            .chain(catches.map(|c| &c["Next"]))
+        {
+            if let Some(t) = t.as_str() {
+                assert!(states.contains_key(t), "{file}: `{t}` is not in this scope");
+                targets.push(t.to_string());
+            }
+        }
+        for b in state["Branches"].as_array().into_iter().flatten() {
+            check_scopes(b, file);
+        }
+        if state.get("ItemProcessor").is_some() {
+            check_scopes(&state["ItemProcessor"], file);
+        }
+    }
+    for name in states.keys() {
+        assert!(
+            targets.contains(name),
+            "{file}: state `{name}` is unreachable"
+        );
+    }
+}
