@@ -1,4 +1,5 @@
-//! `flowc check FILE...`: parse and validate; print diagnostics; exit 0 if none are errors.
+//! `flowc check FILE...`: parse, validate and check the AWS quotas (everything `compile`
+//! does short of writing output); print diagnostics; exit 0 if none are errors.
 
 use super::common::{self, ErrorFormat};
 use flowc::options::{self, CompileOptions};
@@ -36,8 +37,17 @@ pub fn run(args: Args) -> i32 {
             Ok(s) => s,
             Err(c) => return c,
         };
-        let (_, diags) = flowc::check(&source, &opts);
-        common::print_diagnostics(args.error_format, &path.display().to_string(), &source, &diags);
+        // The whole pipeline short of writing files, so budget problems are reported too.
+        let diags = match flowc::compile(&source, &opts) {
+            Ok(compiled) => compiled.warnings,
+            Err(diags) => diags,
+        };
+        common::print_diagnostics(
+            args.error_format,
+            &path.display().to_string(),
+            &source,
+            &diags,
+        );
         if diags.iter().any(|d| d.is_error()) {
             code = common::EXIT_USER;
         }

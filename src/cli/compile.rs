@@ -65,7 +65,8 @@ pub fn run(args: Args) -> i32 {
     };
     let opts = match options_from(&args) {
         Ok(o) => o,
-        Err((name, text, d)) => {
+        Err(e) => {
+            let (name, text, d) = *e;
             common::print_diagnostics(args.error_format, &name, &text, &[d]);
             return common::EXIT_USAGE;
         }
@@ -87,7 +88,8 @@ pub fn run(args: Args) -> i32 {
     }
 }
 
-type OptionError = (String, String, flowc::diagnostics::Diagnostic);
+/// A bad option: the file name and text to render it against, and the diagnostic.
+type OptionError = Box<(String, String, flowc::diagnostics::Diagnostic)>;
 
 /// Builds the compile options: `flowc.toml` first, then flags.
 fn options_from(args: &Args) -> Result<CompileOptions, OptionError> {
@@ -97,13 +99,15 @@ fn options_from(args: &Args) -> Result<CompileOptions, OptionError> {
         ..Default::default()
     };
     if let Some((path, text)) = config_text(args) {
-        let cfg =
-            ConfigFile::parse(&text).map_err(|d| (path.display().to_string(), text.clone(), d))?;
+        let cfg = ConfigFile::parse(&text)
+            .map_err(|d| Box::new((path.display().to_string(), text.clone(), d)))?;
         opts.deploy = cfg.deploy;
     }
     for w in &args.with {
-        opts.with
-            .push(options::parse_with(w).map_err(|d| ("--with".to_string(), String::new(), d))?);
+        opts.with.push(
+            options::parse_with(w)
+                .map_err(|d| Box::new(("--with".to_string(), String::new(), d)))?,
+        );
     }
     let d = &mut opts.deploy;
     for (flag, slot) in [

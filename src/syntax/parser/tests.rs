@@ -586,12 +586,19 @@ fn semantic_error_fixtures_are_syntactically_valid() {
     let mut count = 0;
     for entry in std::fs::read_dir(dir).expect("fixtures/err") {
         let path = entry.expect("dir entry").path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if !name.ends_with(".flow") || name.starts_with("E01") {
             continue;
         }
         let src = std::fs::read_to_string(&path).expect("readable fixture");
-        assert!(src.starts_with('#'), "{} starts with a comment", path.display());
+        assert!(
+            src.starts_with('#'),
+            "{} starts with a comment",
+            path.display()
+        );
         if let Err(diags) = parse(&src) {
             panic!("{}: {diags:#?}", path.display());
         }
