@@ -1,0 +1,93 @@
+//! `flowc task FLOW STEP --run-id RUN_ID [--index INDEX] --datastore DIR|s3://BUCKET/PREFIX`:
+//! run one task of a run (what each compiled Batch job runs). Exit code: the command's on
+//! failure, 0 on success, 1 when the outputs break the runtime contract, 2 when the task
+//! cannot start.
+
+use flowc::runtime::{self, task, IndexPath, TaskRequest};
+use std::path::PathBuf;
+
+/// Arguments of `flowc task`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The flow's name (as in the compiled state machine), or the path of its `.flow` file.
+    pub flow: String,
+    /// The step to run.
+    pub step: String,
+    /// The run id (the execution name).
+    #[arg(long)]
+    pub run_id: String,
+    /// Foreach index path inside a foreach body: item indices joined by `.` (`3`, `3.1`).
+    #[arg(long, default_value = "")]
+    pub index: String,
+    /// The datastore: a folder, or `s3://BUCKET/PREFIX` (with `FLOWC_S3_ROOT=DIR`, the local
+    /// folder `DIR/BUCKET/PREFIX`). Default: `.flowc` in the code directory.
+    #[arg(long)]
+    pub datastore: Option<String>,
+    /// Attempt number (0-based, `FLOW_ATTEMPT`). Default: one more than the last attempt
+    /// recorded for this task in the datastore.
+    #[arg(long)]
+    pub attempt: Option<u32>,
+    /// The flow's code directory (working directory of the command).
+    #[arg(long, env = "FLOWC_CODE_DIR")]
+    pub code_dir: Option<PathBuf>,
+    /// The flow file (default: the `.flow` file of the code directory defining FLOW).
+    #[arg(long)]
+    pub flow_file: Option<PathBuf>,
+    /// Do not prefix the command's output lines with `[TASK_ID] `.
+    #[arg(long)]
+    pub no_prefix: bool,
+}
+
+/// Runs `flowc task`.
+pub fn run(args: Args) -> i32 {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err((what, e)) => {
+            eprintln!("error: {what}: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn run_inner(args: Args) -> Result<i32, (String, runtime::TaskError)> {
+    let what = format!("task {} of run {}", task_name(&args), args.run_id);
+    let fail = |e| (what.clone(), e);
+    let code_dir = match args.code_dir {
+        Some(d) => d,
+        None => std::env::current_dir().map_err(|e| {
+            fail(runtime::TaskError::Usage(format!(
+                "no current directory: {e}"
+            )))
+        })?,
+    };
+    let datastore = args
+        .datastore
+        .unwrap_or_else(|| code_dir.join(".flowc").display().to_string());
+    let req = TaskRequest {
+        flow: args.flow,
+        step: args.step,
+        run_id: args.run_id,
+        index: IndexPath::parse(&args.index).map_err(fail)?,
+        attempt: args.attempt,
+        code_dir,
+        flow_file: args.flow_file,
+        console_prefix: !args.no_prefix,
+    };
+    let store = task::open_store(&datastore).map_err(fail)?;
+    let outcome = task::run_task(&req, store).map_err(fail)?;
+    if outcome.exit_code != 0 {
+        eprintln!(
+            "error: {what}: attempt {} failed: the command exited with code {}",
+            outcome.attempt, outcome.exit_code
+        );
+    }
+    Ok(outcome.exit_code)
+}
+
+fn task_name(args: &Args) -> String {
+    if args.index.is_empty() {
+        args.step.clone()
+    } else {
+        format!("{}[{}]", args.step, args.index)
+    }
+}
