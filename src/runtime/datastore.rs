@@ -530,6 +530,11 @@ impl Datastore {
         Ok(self.store.put(&key, v.to_string().as_bytes())?)
     }
 
+    /// The value in `switch.json`, if written.
+    pub fn switch_value(&self, run_id: &str, task: &TaskAddr) -> Result<Option<Value>, TaskError> {
+        self.get_json(&self.task_key(run_id, task)?.join("switch.json")?)
+    }
+
     /// `error.json` of a caught failure (`{"Error", "Cause"}` written by `STEP-RecordError`),
     /// as the artifact value `{"error", "cause"}`.
     pub fn caught_error(&self, run_id: &str, task: &TaskAddr) -> Result<Option<Value>, TaskError> {

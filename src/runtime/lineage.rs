@@ -95,7 +95,7 @@ impl Lineage<'_> {
     ) -> Result<(StepId, IndexPath), TaskError> {
         let mut ran = vec![];
         for (p, pi) in candidates {
-            if candidates.len() == 1 || self.ds.task_ran(self.run_id, &self.addr(*p, pi))? {
+            if candidates.len() == 1 || self.led_to(*p, pi, s)? {
                 ran.push((*p, pi.clone()));
             }
         }
@@ -120,6 +120,22 @@ impl Lineage<'_> {
                 names(&ran)
             ))),
         }
+    }
+
+    /// Whether task (`p`, `index`) ran and control went from it to step `s`: for a switch
+    /// step, its `switch.json` value must choose a case leading to `s`.
+    fn led_to(&self, p: StepId, index: &IndexPath, s: StepId) -> Result<bool, TaskError> {
+        let addr = self.addr(p, index);
+        if !self.ds.task_ran(self.run_id, &addr)? {
+            return Ok(false);
+        }
+        let Transition::Switch { cases, .. } = &self.topo.flow().step(p).next else {
+            return Ok(true);
+        };
+        let Some(Value::String(v)) = self.ds.switch_value(self.run_id, &addr)? else {
+            return Ok(false);
+        };
+        Ok(cases.iter().any(|(case, t)| *t == s && *case == v))
     }
 
     /// The artifacts after task (`p`, `index`): its manifest when it succeeded; when it failed
