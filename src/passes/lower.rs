@@ -120,17 +120,29 @@ impl Datastore {
 
 /// Name of the AWS Batch job definition used by steps with their own `@batch(image)`,
 /// `@batch(iam_role)` or `@resources(shared_memory)` (which job overrides cannot change):
-/// `flowc-<flow>-<first 10 hex digits of SHA-256 of "image\nrole\nshm">`. Deterministic, so
-/// the deploy step registers the same name.
+/// `<prefix>-<flow>-<first 10 hex digits of SHA-256 of "image\nrole\nshm">`, where the prefix
+/// is the `@project` name or `flowc`, cut to AWS Batch's 128 characters. Deterministic, so the
+/// deploy step registers the same name.
 pub fn job_definition_name(
-    flow: &str,
+    flow: &ir::Flow,
     image: &str,
     role: &str,
     shared_memory: Option<u64>,
 ) -> String {
     let shm = shared_memory.map(|m| m.to_string()).unwrap_or_default();
     let digest = Sha256::digest(format!("{image}\n{role}\n{shm}").as_bytes());
-    format!("flowc-{flow}-{}", &hex::encode(digest)[..10])
+    let hash = &hex::encode(digest)[..10];
+    let prefix = flow
+        .decorators
+        .project
+        .as_ref()
+        .map(|p| p.value.name.as_str())
+        .unwrap_or("flowc");
+    let head: String = format!("{prefix}-{}", flow.name)
+        .chars()
+        .take(128 - 11)
+        .collect();
+    format!("{head}-{hash}")
 }
 
 /// Generated state names use `-`, which step names (identifiers) cannot contain, so they
@@ -614,7 +626,7 @@ impl Lowerer<'_> {
         let role = role
             .or_else(|| self.opts.deploy.job_role.clone())
             .unwrap_or_default();
-        job_definition_name(&self.flow.name, &image, &role, shm)
+        job_definition_name(self.flow, &image, &role, shm)
     }
 
     // ---- split, foreach, switch ------------------------------------------------------------
@@ -1085,11 +1097,26 @@ mod tests {
 
     #[test]
     fn job_definition_name_is_stable_and_distinct() {
-        let a = job_definition_name("F", "img:1", "", None);
-        assert_eq!(a, job_definition_name("F", "img:1", "", None));
-        assert_ne!(a, job_definition_name("F", "img:2", "", None));
-        assert_ne!(a, job_definition_name("F", "img:1", "", Some(64)));
+        let mut f = ir::Flow {
+            name: "F".into(),
+            name_span: Span::default(),
+            params: vec![],
+            steps: vec![],
+            decorators: Default::default(),
+        };
+        let a = job_definition_name(&f, "img:1", "", None);
+        assert_eq!(a, job_definition_name(&f, "img:1", "", None));
+        assert_ne!(a, job_definition_name(&f, "img:2", "", None));
+        assert_ne!(a, job_definition_name(&f, "img:1", "", Some(64)));
         assert!(a.starts_with("flowc-F-") && a.len() == "flowc-F-".len() + 10);
+        let project = ir::Project {
+            name: "ranking".into(),
+        };
+        f.decorators.project = Some(crate::span::Spanned::own(project, Span::default()));
+        let b = job_definition_name(&f, "img:1", "", None);
+        assert_eq!(b, format!("ranking-F-{}", &a["flowc-F-".len()..]));
+        f.name = "x".repeat(200);
+        assert_eq!(job_definition_name(&f, "img:1", "", None).len(), 128);
     }
 
     #[test]
