@@ -177,6 +177,22 @@ pub struct RunMeta {
     pub tasks: BTreeMap<String, String>,
 }
 
+/// Longest switch value stored as is in `switch.json`, in characters.
+pub const SWITCH_MAX_CHARS: usize = 1024;
+/// Length of the JSON text kept in `{"not_a_case": …}`, in characters.
+pub const SWITCH_TEXT_CHARS: usize = 200;
+
+/// What `switch.json` holds for switch value `v` (see [`Datastore::write_switch`]).
+pub fn switch_record(v: &Value) -> Value {
+    match v {
+        Value::String(s) if s.chars().count() <= SWITCH_MAX_CHARS => v.clone(),
+        _ => {
+            let text: String = v.to_string().chars().take(SWITCH_TEXT_CHARS).collect();
+            serde_json::json!({ "not_a_case": text })
+        }
+    }
+}
+
 /// Now as RFC 3339 UTC with milliseconds.
 pub fn now() -> String {
     chrono::Utc::now()
@@ -524,10 +540,15 @@ impl Datastore {
         Ok(self.store.put(&key, &text)?)
     }
 
-    /// Writes `switch.json` = the switch value.
+    /// Writes `switch.json`: the switch value when it is a string of at most
+    /// [`SWITCH_MAX_CHARS`] characters, otherwise `{"not_a_case": TEXT}` (TEXT its JSON text cut
+    /// to [`SWITCH_TEXT_CHARS`] characters), which matches no case; the state that reads it
+    /// stays small (docs/runtime-layout.md, `switch.json`).
     pub fn write_switch(&self, run_id: &str, task: &TaskAddr, v: &Value) -> Result<(), TaskError> {
         let key = self.task_key(run_id, task)?.join("switch.json")?;
-        Ok(self.store.put(&key, v.to_string().as_bytes())?)
+        Ok(self
+            .store
+            .put(&key, switch_record(v).to_string().as_bytes())?)
     }
 
     /// The value in `switch.json`, if written.
@@ -685,6 +706,23 @@ mod tests {
         assert!(d.task_ran("r", &t).unwrap());
         let st = d.task_statuses("r").unwrap();
         assert_eq!(st.get("s-2").map(String::as_str), Some("running"));
+    }
+
+    #[test]
+    fn switch_records_stay_small() {
+        assert_eq!(switch_record(&Value::from("large")), Value::from("large"));
+        assert_eq!(
+            switch_record(&Value::from(3)),
+            serde_json::json!({"not_a_case": "3"})
+        );
+        let long = "x".repeat(SWITCH_MAX_CHARS + 1);
+        let rec = switch_record(&Value::from(long));
+        assert_eq!(
+            rec["not_a_case"].as_str().unwrap().chars().count(),
+            SWITCH_TEXT_CHARS
+        );
+        let ok = "é".repeat(SWITCH_MAX_CHARS);
+        assert_eq!(switch_record(&Value::from(ok.clone())), Value::from(ok));
     }
 
     #[test]
