@@ -17,7 +17,10 @@ fn fixtures() -> PathBuf {
 }
 
 fn interpret_available() -> bool {
-    let out = Command::new(BIN).args(["interpret", "--help"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["interpret", "--help"])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).contains("--s3-root")
 }
 
@@ -33,12 +36,24 @@ fn run_flow(file: &str, params: &Value) -> (Value, tempfile::TempDir) {
     let bin = work.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
     std::os::unix::fs::symlink(BIN, bin.join("flowc")).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let s3 = tempfile::tempdir().unwrap();
     std::fs::create_dir(s3.path().join("ds")).unwrap();
     let input = json!({ "Parameters": params }).to_string();
     let out = Command::new(BIN)
-        .args(["interpret", "--clock", "virtual", "--json", "--input", &input, "--asl"])
+        .args([
+            "interpret",
+            "--clock",
+            "virtual",
+            "--json",
+            "--input",
+            &input,
+            "--asl",
+        ])
         .arg(&asl)
         .arg("--s3-root")
         .arg(s3.path())
@@ -57,7 +72,8 @@ fn run_flow(file: &str, params: &Value) -> (Value, tempfile::TempDir) {
         )
     });
     assert_eq!(
-        result["status"], "SUCCEEDED",
+        result["status"],
+        "SUCCEEDED",
         "{file}: {result}\nstderr:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -65,8 +81,10 @@ fn run_flow(file: &str, params: &Value) -> (Value, tempfile::TempDir) {
 }
 
 fn read_json(p: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-        .unwrap()
+    serde_json::from_str(
+        &std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -108,7 +126,11 @@ fn the_datastore_of_a_compiled_run_has_the_documented_keys() {
     assert!(run.join("flaky/error.json").is_file());
     let m = read_json(&run.join("check_error/attempt-0/manifest.json"));
     let sha = m["values"]["flaky_error"]["sha256"].as_str().unwrap();
-    let obj = s3.path().join("ds/pre/Catch/objects/sha256").join(&sha[..2]).join(sha);
+    let obj = s3
+        .path()
+        .join("ds/pre/Catch/objects/sha256")
+        .join(&sha[..2])
+        .join(sha);
     let err = read_json(&obj);
     assert_eq!(err["error"], "States.TaskFailed");
     assert!(run.join("end/done.json").is_file());

@@ -710,3 +710,114 @@ fn missing_parameters_json_is_a_clear_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn foreach_over_an_empty_array_joins_zero_inputs() {
+    let src = format!(
+        r#"flow Empty {{
+    param xs: json = []
+    step start {{ run "printf '{{\"seen\": true}}' > \"$FLOW_OUTPUT\"" next body foreach xs }}
+    step body {{ run "true" next join }}
+    step join {{ run "{PROBE}" next end }}
+    step end {{ run "true" }}
+}}"#
+    );
+    let run = Run::custom("Empty", &src, json!({}));
+    run.ok("start", "");
+    assert_eq!(
+        run.json(&run.task_dir("start", "").join("foreach.json")),
+        json!([])
+    );
+    run.ok("join", "");
+    assert_eq!(probe_json(&run, "join", "", "inputs.json"), json!([]));
+    assert_eq!(
+        probe_json(&run, "join", "", "input.json"),
+        json!({"xs": [], "seen": true})
+    );
+}
+
+#[test]
+fn a_caught_foreach_split_gives_its_join_zero_inputs() {
+    let src = format!(
+        r#"flow CaughtSplit {{
+    param xs: json = [1, 2]
+    step start {{ run "printf '{{\"a\": 1}}' > \"$FLOW_OUTPUT\"" next split }}
+    @catch(var="split_error")
+    step split {{ run "exit 4" next body foreach xs }}
+    step body {{ run "true" next join }}
+    step join {{ run "{PROBE}" next end }}
+    step end {{ run "true" }}
+}}"#
+    );
+    let run = Run::custom("CaughtSplit", &src, json!({}));
+    run.ok("start", "");
+    assert_eq!(run.task("split", "").status.code(), Some(4));
+    assert!(!run.task_dir("split", "").join("foreach.json").exists());
+    std::fs::write(
+        run.task_dir("split", "").join("error.json"),
+        r#"{"Error": "States.TaskFailed", "Cause": "exit 4"}"#,
+    )
+    .unwrap();
+    run.ok("join", "");
+    assert_eq!(probe_json(&run, "join", "", "inputs.json"), json!([]));
+    assert_eq!(
+        probe_json(&run, "join", "", "input.json"),
+        json!({"xs": [1, 2], "a": 1, "split_error": {"error": "States.TaskFailed", "cause": "exit 4"}})
+    );
+}
+
+#[test]
+fn a_foreach_longer_than_max_items_fails_its_split() {
+    let src = r#"flow Max {
+    param xs: json = [1, 2, 3]
+    @foreach(max_items=2)
+    step start { run "true" next body foreach xs }
+    step body { run "true" next join }
+    step join { run "true" next end }
+    step end { run "true" }
+}"#;
+    let run = Run::custom("Max", src, json!({}));
+    let out = run.task("start", "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("foreach over `xs` has 3 items, more than @foreach(max_items=2)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!run.task_dir("start", "").join("foreach.json").exists());
+    let run = Run::custom("Max", src, json!({"xs": "no"}));
+    let out = run.task("start", "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("which is a string, not a JSON array"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn inherited_files_are_read_only_and_nested_paths_work() {
+    let src = r#"flow Files {
+    step start { run "mkdir -p \"$FLOW_OUTPUT_DIR/sub\" && echo deep > \"$FLOW_OUTPUT_DIR/sub/f.txt\"" next end }
+    step end { run "cat \"$FLOW_INPUT_DIR/sub/f.txt\" && stat -c 'mode %a' \"$FLOW_INPUT_DIR/sub/f.txt\"" }
+}"#;
+    let run = Run::custom("Files", src, json!({}));
+    run.ok("start", "");
+    let out = run.ok("end", "");
+    assert!(stdout(&out).contains("[end] deep"), "{}", stdout(&out));
+    // Read-only mode bits (root could still write, so the bits are what is checked).
+    assert!(stdout(&out).contains("[end] mode 444"), "{}", stdout(&out));
+    assert_eq!(run.file("end", "", "sub/f.txt").unwrap(), b"deep\n");
+}
+
+#[test]
+fn an_unknown_step_gets_a_suggestion() {
+    let run = Run::fixture("Linear", json!({}));
+    let out = run.task("doubel", "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("flow `Linear` has no step `doubel` (did you mean `double`?)"),
+        "{}",
+        stderr(&out)
+    );
+}
