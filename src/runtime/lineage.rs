@@ -257,3 +257,74 @@ pub fn visible_value(
         None => Ok(params.get(name).cloned()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::datastore::Manifest;
+    use crate::runtime::store::LocalStore;
+
+    const SRC: &str = r#"flow J {
+    step start { run "true" next a, b }
+    step a { run "true" next join }
+    step b { run "true" next join }
+    step join { run "true" next end }
+    step end { run "true" }
+}"#;
+
+    fn succeed(ds: &Datastore, step: &str, values: &[(&str, &str)]) {
+        let addr = TaskAddr {
+            step: step.into(),
+            index: IndexPath::default(),
+        };
+        let mut artifacts = Artifacts::default();
+        for (k, text) in values {
+            let r = ds.put_object(text.as_bytes()).unwrap();
+            artifacts.values.insert(k.to_string(), r);
+        }
+        let n = ds.start_attempt("r", &addr, None).unwrap();
+        let m = Manifest {
+            flow: "J".into(),
+            run_id: "r".into(),
+            step: step.into(),
+            index: String::new(),
+            attempt: n,
+            artifacts,
+        };
+        ds.write_manifest(&m, &addr).unwrap();
+        ds.write_done("r", &addr, n).unwrap();
+    }
+
+    #[test]
+    fn a_join_keeps_values_equal_as_json_even_with_other_key_order() {
+        let (flow, d) = crate::check(SRC, &crate::options::CompileOptions::default());
+        let flow = flow.unwrap_or_else(|| panic!("{d:?}"));
+        let topo = Topology::new(&flow);
+        let dir = tempfile::tempdir().unwrap();
+        let ds = Datastore::new(Box::new(LocalStore::new(dir.path())), "J").unwrap();
+        succeed(
+            &ds,
+            "a",
+            &[("o", r#"{"x":1,"y":2}"#), ("n", "1"), ("only_a", "0")],
+        );
+        succeed(&ds, "b", &[("o", r#"{"y":2,"x":1}"#), ("n", "2")]);
+        let lineage = Lineage {
+            ds: &ds,
+            topo: &topo,
+            run_id: "r",
+        };
+        let join = flow.step_id("join").unwrap();
+        let inputs = lineage.inputs(join, &IndexPath::default()).unwrap();
+        let names: Vec<&String> = inputs.merged.values.keys().collect();
+        assert_eq!(names, ["o"]);
+        assert_eq!(inputs.join_inputs.map(|v| v.len()), Some(2));
+        // `end` reads the join, which has not run: a clear error naming it.
+        let end = flow.step_id("end").unwrap();
+        let e = lineage.inputs(end, &IndexPath::default()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("task join of run r has not succeeded"),
+            "{e}"
+        );
+    }
+}
