@@ -821,3 +821,28 @@ fn an_unknown_step_gets_a_suggestion() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_flow_file_path_sets_the_code_dir_and_the_default_datastore() {
+    let code = tempfile::tempdir().unwrap();
+    std::fs::write(code.path().join("marker.txt"), "here\n").unwrap();
+    let src =
+        r#"flow Path { step start { run "cat marker.txt" next end } step end { run "true" } }"#;
+    let file = code.path().join("p.flow");
+    std::fs::write(&file, src).unwrap();
+    let runs = code.path().join(".flowc/Path/runs/r");
+    std::fs::create_dir_all(&runs).unwrap();
+    std::fs::write(runs.join("parameters.json"), "{}").unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .arg("task")
+        .arg(&file)
+        .args(["start", "--run-id", "r", "--no-prefix"])
+        .current_dir(elsewhere.path())
+        .env_remove("FLOWC_CODE_DIR")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "here\n");
+    assert!(runs.join("start/done.json").is_file());
+}

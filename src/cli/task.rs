@@ -17,8 +17,8 @@ pub struct Args {
     #[arg(long)]
     pub run_id: String,
     /// Foreach index path inside a foreach body: item indices joined by `.` (`3`, `3.1`).
-    #[arg(long, default_value = "")]
-    pub index: String,
+    #[arg(long)]
+    pub index: Option<String>,
     /// The datastore: a folder, or `s3://BUCKET/PREFIX` (with `FLOWC_S3_ROOT=DIR`, the local
     /// folder `DIR/BUCKET/PREFIX`). Default: `.flowc` in the code directory.
     #[arg(long)]
@@ -27,7 +27,8 @@ pub struct Args {
     /// recorded for this task in the datastore.
     #[arg(long)]
     pub attempt: Option<u32>,
-    /// The flow's code directory (working directory of the command).
+    /// The flow's code directory (working directory of the command). Default: the folder of
+    /// the flow file when one is named, else the current directory.
     #[arg(long, env = "FLOWC_CODE_DIR")]
     pub code_dir: Option<PathBuf>,
     /// The flow file (default: the `.flow` file of the code directory defining FLOW).
@@ -52,9 +53,18 @@ pub fn run(args: Args) -> i32 {
 fn run_inner(args: Args) -> Result<i32, (String, runtime::TaskError)> {
     let what = format!("task {} of run {}", task_name(&args), args.run_id);
     let fail = |e| (what.clone(), e);
-    let code_dir = match args.code_dir {
-        Some(d) => d,
-        None => std::env::current_dir().map_err(|e| {
+    let named_file = args.flow_file.clone().or_else(|| {
+        args.flow
+            .ends_with(".flow")
+            .then(|| PathBuf::from(&args.flow))
+    });
+    let code_dir = match (args.code_dir, named_file) {
+        (Some(d), _) => d,
+        (None, Some(f)) => f
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), PathBuf::from),
+        (None, None) => std::env::current_dir().map_err(|e| {
             fail(runtime::TaskError::Usage(format!(
                 "no current directory: {e}"
             )))
@@ -67,7 +77,7 @@ fn run_inner(args: Args) -> Result<i32, (String, runtime::TaskError)> {
         flow: args.flow,
         step: args.step,
         run_id: args.run_id,
-        index: IndexPath::parse(&args.index).map_err(fail)?,
+        index: IndexPath::parse(args.index.as_deref().unwrap_or("")).map_err(fail)?,
         attempt: args.attempt,
         code_dir,
         flow_file: args.flow_file,
@@ -85,9 +95,8 @@ fn run_inner(args: Args) -> Result<i32, (String, runtime::TaskError)> {
 }
 
 fn task_name(args: &Args) -> String {
-    if args.index.is_empty() {
-        args.step.clone()
-    } else {
-        format!("{}[{}]", args.step, args.index)
+    match args.index.as_deref() {
+        None | Some("") => args.step.clone(),
+        Some(i) => format!("{}[{i}]", args.step),
     }
 }
