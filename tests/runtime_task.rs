@@ -846,3 +846,41 @@ fn a_flow_file_path_sets_the_code_dir_and_the_default_datastore() {
     assert_eq!(stdout(&out), "here\n");
     assert!(runs.join("start/done.json").is_file());
 }
+
+#[test]
+fn sigterm_reaches_the_command_and_the_attempt_is_recorded() {
+    let src = r#"flow Term {
+    step start { run "trap 'echo got term; exit 42' TERM; touch ready; while true; do sleep 0.1; done" next end }
+    step end { run "true" }
+}"#;
+    let run = Run::custom("Term", src, json!({}));
+    let mut child = Command::new(BIN)
+        .args(["task", "Term", "start", "--run-id", &run.run, "--datastore"])
+        .arg(run.ds.path())
+        .arg("--code-dir")
+        .arg(&run.code)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = run.code.join("ready");
+    for _ in 0..200 {
+        if ready.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(ready.exists(), "the command did not start");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(42));
+    let rec = run.json(&run.task_dir("start", "").join("attempt-0/attempt.json"));
+    assert_eq!(rec["status"], "failed");
+    assert_eq!(rec["exit_code"], 42);
+    let log =
+        std::fs::read_to_string(run.task_dir("start", "").join("attempt-0/stdout.log")).unwrap();
+    assert_eq!(log, "got term\n");
+}

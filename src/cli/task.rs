@@ -5,6 +5,32 @@
 
 use flowc::runtime::{self, task, IndexPath, TaskRequest};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+/// Process id of the running command (0: none), for [`forward_sigterm`].
+static CHILD: AtomicI32 = AtomicI32::new(0);
+
+/// Forwards `SIGTERM` to the command. AWS Batch stops a container (job timeout
+/// `AttemptDurationSeconds`, `TerminateJob`) with `SIGTERM` to its main process, then
+/// `SIGKILL` after a grace period; forwarding lets the command stop cleanly while `flowc task`
+/// still stores its logs and records the failed attempt.
+extern "C" fn forward_sigterm(sig: libc::c_int) {
+    let pid = CHILD.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe; pid is a child this process spawned.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+}
+
+fn install_sigterm_forwarding() {
+    let handler = forward_sigterm as extern "C" fn(libc::c_int);
+    // SAFETY: installs a handler that only reads an atomic and calls kill(2).
+    unsafe {
+        libc::signal(libc::SIGTERM, handler as libc::sighandler_t);
+    }
+}
 
 /// Arguments of `flowc task`.
 #[derive(Debug, clap::Args)]
@@ -84,7 +110,11 @@ fn run_inner(args: Args) -> Result<i32, (String, runtime::TaskError)> {
         console_prefix: !args.no_prefix,
     };
     let store = task::open_store(&datastore).map_err(fail)?;
-    let outcome = task::run_task(&req, store).map_err(fail)?;
+    install_sigterm_forwarding();
+    let outcome = task::run_task_observed(&req, store, &|pid| {
+        CHILD.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst)
+    })
+    .map_err(fail)?;
     if outcome.exit_code != 0 {
         eprintln!(
             "error: {what}: attempt {} failed: the command exited with code {}",

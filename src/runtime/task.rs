@@ -113,8 +113,18 @@ pub fn open_store(datastore: &str) -> Result<Box<dyn ObjectStore>, TaskError> {
 /// [`TaskOutcome::exit_code`]); `Err` when the task could not start or its outputs break the
 /// contract (the attempt is then recorded as failed when it was claimed).
 pub fn run_task(req: &TaskRequest, store: Box<dyn ObjectStore>) -> Result<TaskOutcome, TaskError> {
+    run_task_observed(req, store, &|_| {})
+}
+
+/// [`run_task`], calling `on_spawn` with the command's process id once it started and with
+/// 0 once it ended (e.g. to forward a `SIGTERM` from AWS Batch to the command).
+pub fn run_task_observed(
+    req: &TaskRequest,
+    store: Box<dyn ObjectStore>,
+    on_spawn: &dyn Fn(u32),
+) -> Result<TaskOutcome, TaskError> {
     let p = prepare(req, store)?;
-    let result = execute(&p, req.console_prefix).and_then(|code| finish(&p, code));
+    let result = execute(&p, req.console_prefix, on_spawn).and_then(|code| finish(&p, code));
     if let Err(e) = &result {
         let _ = record_end(&p, None, Some(e.to_string()));
     }
@@ -491,9 +501,10 @@ fn task_env(p: &PreparedTask, item: Option<&Value>, join: bool) -> Vec<(String, 
 
 /// Runs the command in the code directory, streaming stdout and stderr line by line to the
 /// console (prefixed with `[TASK_ID] ` when `prefix`) and to `stdout.log` / `stderr.log` in
-/// the scratch folder. Returns the exit code (128 + signal when killed). Errors: the command
-/// cannot be started.
-pub fn execute(p: &PreparedTask, prefix: bool) -> Result<i32, TaskError> {
+/// the scratch folder. `on_spawn` receives the command's process id when it started, 0 when
+/// it ended. Returns the exit code (128 + signal when killed). Errors: the command cannot be
+/// started.
+pub fn execute(p: &PreparedTask, prefix: bool, on_spawn: &dyn Fn(u32)) -> Result<i32, TaskError> {
     let mut cmd = Command::new(&p.argv[0]);
     cmd.args(&p.argv[1..])
         .current_dir(&p.cwd)
@@ -514,6 +525,7 @@ pub fn execute(p: &PreparedTask, prefix: bool) -> Result<i32, TaskError> {
             p.cwd.display()
         ))
     })?;
+    on_spawn(child.id());
     let tag = prefix.then(|| format!("[{}] ", p.addr.task_id()));
     let out = child
         .stdout
@@ -529,6 +541,7 @@ pub fn execute(p: &PreparedTask, prefix: bool) -> Result<i32, TaskError> {
             p.addr.step
         ))
     })?;
+    on_spawn(0);
     for h in [out, err].into_iter().flatten() {
         let _ = h.join();
     }
