@@ -25,7 +25,9 @@ pub struct TaskRequest {
     /// Foreach index path; must have one index per foreach around the step.
     pub index: IndexPath,
     /// Attempt number (0-based, `FLOW_ATTEMPT`); `None` claims the next free number recorded
-    /// in the datastore, so retries by Step Functions (each a new Batch job) count up.
+    /// in the datastore, so retries by Step Functions (each a new Batch job) count up. When
+    /// attempt `n` is already recorded, the next free number is used: an attempt's record and
+    /// logs are never overwritten.
     pub attempt: Option<u32>,
     /// The code directory: working directory of the command, where the flow file is found.
     pub code_dir: PathBuf,
@@ -222,7 +224,7 @@ fn record_run(p: &PreparedTask, code_dir: &Path) -> Result<(), TaskError> {
         flow: p.flow.name.clone(),
         run_id: p.run_id.clone(),
         parameters: p.params.clone(),
-        code_sha256: code_hash(code_dir),
+        code_sha256: std::env::var(super::CODE_SHA256_ENV).unwrap_or_else(|_| code_hash(code_dir)),
         started: super::datastore::now(),
         ended: None,
         status: "running".into(),
