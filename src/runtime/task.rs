@@ -153,11 +153,12 @@ pub fn prepare(req: &TaskRequest, store: Box<dyn ObjectStore>) -> Result<Prepare
         index: req.index.clone(),
     };
     let params = load_parameters(&ds, &flow, &req.run_id)?;
-    let attempt = ds.start_attempt(&req.run_id, &addr, req.attempt)?;
     let work = tempfile::Builder::new()
         .prefix("flowc-task-")
         .tempdir()
         .map_err(|e| TaskError::Usage(format!("cannot create a scratch folder: {e}")))?;
+    let argv = command_argv(&flow.step(step).command)?;
+    let attempt = ds.start_attempt(&req.run_id, &addr, req.attempt)?;
     let mut p = PreparedTask {
         ds,
         step,
@@ -166,7 +167,7 @@ pub fn prepare(req: &TaskRequest, store: Box<dyn ObjectStore>) -> Result<Prepare
         attempt,
         params,
         inputs: TaskInputs::default(),
-        argv: command_argv(&flow.step(step).command)?,
+        argv,
         env: vec![],
         cwd: req.code_dir.clone(),
         work,
