@@ -903,3 +903,15 @@ fn run_metadata_takes_the_code_hash_from_the_environment() {
     assert_eq!(meta["parameters"], json!({"p": 1}));
     assert_eq!(meta["status"], "running");
 }
+
+#[test]
+fn file_artifact_names_must_be_utf8() {
+    let src = r#"flow Bytes {
+    step start { run "touch \"$FLOW_OUTPUT_DIR/$(printf 'a\\377')\"" next end }
+    step end { run "true" }
+}"#;
+    let run = Run::custom("Bytes", src, json!({}));
+    let out = run.task("start", "");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("must be UTF-8"), "{}", stderr(&out));
+}

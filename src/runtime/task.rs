@@ -698,7 +698,12 @@ fn collect_output_files(
     let mut entries: Vec<_> = entries.flatten().collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
-        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            return Err(TaskError::Invalid(format!(
+                "file artifact `{}`: file names in FLOW_OUTPUT_DIR must be UTF-8",
+                e.file_name().to_string_lossy()
+            )));
+        };
         let r = if rel.is_empty() {
             name
         } else {
