@@ -411,6 +411,7 @@ impl Resolver<'_> {
                         origin: Origin::Own,
                         span: dec.span,
                     },
+                    dec,
                 );
             }
         }
@@ -475,7 +476,7 @@ impl Resolver<'_> {
             site
         };
         if let Some(d) = self.step_deco(dec, spec, site) {
-            decorators::store_step(set, d, stored_site);
+            decorators::store_step(set, d, stored_site, dec);
         }
     }
 

@@ -669,9 +669,10 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
             }
         };
     if let Some(r) = &d.retry {
-        let (s, v) = ((r.span, r.origin), &r.value);
+        let v = &r.value;
+        let at = |arg: &str| (r.arg_span(arg), r.origin);
         check(
-            s,
+            at("times"),
             v.times > 10,
             "`times` of `@retry`",
             format!("between 0 and 10, not {}", v.times),
@@ -680,7 +681,7 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
         let backoff_help =
             "ASL `BackoffRate` is at least 1.0: the wait never shrinks between retries";
         check(
-            s,
+            at("backoff"),
             v.backoff < 1.0,
             "`backoff` of `@retry`",
             format!("at least 1.0, not {}", v.backoff),
@@ -688,7 +689,7 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
         );
         let zero_delay = v.max_delay.is_some_and(|m| m.0 == 0);
         check(
-            s,
+            at("max_delay_seconds"),
             zero_delay,
             "`max_delay_seconds` of `@retry`",
             "more than 0".into(),
@@ -707,9 +708,10 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
         );
     }
     if let Some(r) = &d.resources {
-        let (s, v) = ((r.span, r.origin), &r.value);
+        let v = &r.value;
+        let at = |arg: &str| (r.arg_span(arg), r.origin);
         check(
-            s,
+            at("cpu"),
             v.cpu <= 0.0,
             "`cpu` of `@resources`",
             format!("more than 0, not {}", v.cpu),
@@ -717,7 +719,7 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
         );
         let mem_help = Some("memory is in MiB; AWS Batch needs at least 4 MiB");
         check(
-            s,
+            at("memory"),
             v.memory.0 < 4,
             "`memory` of `@resources`",
             format!("at least 4 MiB, not {}", v.memory.0),
@@ -725,7 +727,7 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
         );
         let zero_shm = v.shared_memory.is_some_and(|m| m.0 == 0);
         check(
-            s,
+            at("shared_memory"),
             zero_shm,
             "`shared_memory` of `@resources`",
             "more than 0 MiB".into(),
@@ -733,10 +735,11 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
         );
     }
     if let Some(b) = &d.batch {
-        let (s, v) = ((b.span, b.origin), &b.value);
+        let v = &b.value;
+        let at = |arg: &str| (b.arg_span(arg), b.origin);
         if let Some(cpu) = v.cpu {
             check(
-                s,
+                at("cpu"),
                 cpu <= 0.0,
                 "`cpu` of `@batch`",
                 format!("more than 0, not {cpu}"),
@@ -746,7 +749,7 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
         if let Some(mem) = v.memory {
             let mem_help = Some("memory is in MiB; AWS Batch needs at least 4 MiB");
             check(
-                s,
+                at("memory"),
                 mem.0 < 4,
                 "`memory` of `@batch`",
                 format!("at least 4 MiB, not {}", mem.0),
@@ -755,13 +758,14 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
         }
     }
     if let Some(f) = &d.foreach {
-        let (s, v) = ((f.span, f.origin), &f.value);
+        let v = &f.value;
+        let at = |arg: &str| (f.arg_span(arg), f.origin);
         let conc_help = Some(
             "ASL reads `MaxConcurrency: 0` as unlimited; write a bound, or leave it out to use \
              `--max-workers` (100 by default)",
         );
         check(
-            s,
+            at("max_concurrency"),
             v.max_concurrency == Some(0),
             "`max_concurrency` of `@foreach`",
             "at least 1".into(),
@@ -769,7 +773,7 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
         );
         let items_help = Some("`max_items` is the declared upper bound of the number of items");
         check(
-            s,
+            at("max_items"),
             v.max_items == Some(0),
             "`max_items` of `@foreach`",
             "at least 1".into(),

@@ -219,12 +219,21 @@ impl Site {
         }
     }
 
-    /// Wraps `value` with this site's span and origin.
-    fn spanned<T>(self, value: T) -> Spanned<T> {
+    /// Wraps `value` with this site's span and origin, and the spans of `dec`'s arguments.
+    fn spanned<T>(self, value: T, dec: &ast::Decorator) -> Spanned<T> {
+        let args = match self.origin {
+            Origin::Own => dec
+                .args
+                .iter()
+                .map(|a| (a.name.name.clone(), a.value.span))
+                .collect(),
+            Origin::With | Origin::CommandLine => vec![],
+        };
         Spanned {
             value,
             span: self.span,
             origin: self.origin,
+            args,
         }
     }
 }
@@ -299,31 +308,43 @@ pub(super) enum FlowDeco {
 
 /// Stores `deco` into `set` (the slot of its kind), returning false when the slot was
 /// already taken.
-pub(super) fn store_step(set: &mut ir::StepDecorators, deco: StepDeco, site: Site) -> bool {
-    fn put<T>(slot: &mut Option<Spanned<T>>, v: T, site: Site) -> bool {
-        let free = slot.is_none();
-        if free {
-            *slot = Some(site.spanned(v));
-        }
-        free
-    }
+pub(super) fn store_step(
+    set: &mut ir::StepDecorators,
+    deco: StepDeco,
+    site: Site,
+    dec: &ast::Decorator,
+) -> bool {
     match deco {
-        StepDeco::Retry(v) => put(&mut set.retry, v, site),
-        StepDeco::Catch(v) => put(&mut set.catch, v, site),
-        StepDeco::Timeout(v) => put(&mut set.timeout, v, site),
-        StepDeco::Resources(v) => put(&mut set.resources, v, site),
-        StepDeco::Batch(v) => put(&mut set.batch, v, site),
-        StepDeco::Environment(v) => put(&mut set.environment, v, site),
-        StepDeco::Foreach(v) => put(&mut set.foreach, v, site),
+        StepDeco::Retry(v) => put_in(&mut set.retry, site.spanned(v, dec)),
+        StepDeco::Catch(v) => put_in(&mut set.catch, site.spanned(v, dec)),
+        StepDeco::Timeout(v) => put_in(&mut set.timeout, site.spanned(v, dec)),
+        StepDeco::Resources(v) => put_in(&mut set.resources, site.spanned(v, dec)),
+        StepDeco::Batch(v) => put_in(&mut set.batch, site.spanned(v, dec)),
+        StepDeco::Environment(v) => put_in(&mut set.environment, site.spanned(v, dec)),
+        StepDeco::Foreach(v) => put_in(&mut set.foreach, site.spanned(v, dec)),
     }
 }
 
+/// Stores `value` into an empty `slot`; false when the slot was already taken.
+fn put_in<T>(slot: &mut Option<Spanned<T>>, value: Spanned<T>) -> bool {
+    let free = slot.is_none();
+    if free {
+        *slot = Some(value);
+    }
+    free
+}
+
 /// Stores `deco` into the flow decorators.
-pub(super) fn store_flow(set: &mut ir::FlowDecorators, deco: FlowDeco, site: Site) {
+pub(super) fn store_flow(
+    set: &mut ir::FlowDecorators,
+    deco: FlowDeco,
+    site: Site,
+    dec: &ast::Decorator,
+) {
     match deco {
-        FlowDeco::Schedule(v) => set.schedule = Some(site.spanned(v)),
-        FlowDeco::Trigger(v) => set.trigger = Some(site.spanned(v)),
-        FlowDeco::Project(v) => set.project = Some(site.spanned(v)),
+        FlowDeco::Schedule(v) => set.schedule = Some(site.spanned(v, dec)),
+        FlowDeco::Trigger(v) => set.trigger = Some(site.spanned(v, dec)),
+        FlowDeco::Project(v) => set.project = Some(site.spanned(v, dec)),
     }
 }
 
