@@ -459,7 +459,7 @@ fn report_over_budget(
             });
         let msg = format!(
             "{whose} may record {} history events, above the Step Functions quota of 25,000",
-            e.events
+            thousands(e.events)
         );
         let d = match widest {
             Some(id) => {
