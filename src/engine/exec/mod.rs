@@ -165,8 +165,8 @@ pub async fn execute(sm: &StateMachine, input: Value, cfg: &ExecutionConfig) -> 
             .await
             .map_err(Ending::Failed),
     };
-    drop(runner);
     let (status, output, error, cause) = finish(&ex, &rec, b.prev, outcome);
+    drop(runner);
     drop(b);
     let history = Arc::try_unwrap(rec)
         .map(Recorder::into_events)
@@ -209,13 +209,17 @@ async fn run_with_timeout(
     b: &mut Branch,
     secs: u64,
 ) -> Result<Value, Ending> {
-    let timer = async {
-        let _r = ex.clock.runner();
+    // The timer is a runner of its own from the start, so the clock cannot advance past
+    // the deadline before the timer sleeps.
+    let timer_runner = ex.clock.runner();
+    let timer = async move {
         ex.clock.sleep(Duration::from_secs(secs)).await;
+        timer_runner
     };
     tokio::select! {
         r = run_machine(ex, sm, input, b) => r.map_err(Ending::Failed),
-        _ = timer => Err(Ending::TimedOut),
+        // Dropped (letting the clock move) only once the running branch is dropped too.
+        _runner = timer => Err(Ending::TimedOut),
     }
 }
 

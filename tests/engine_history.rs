@@ -1,0 +1,306 @@
+//! Execution history: event sequences as AWS documents them for each state type, ids and
+//! `previousEventId`, virtual-clock timestamps, the JSON shape of `GetExecutionHistory`, and
+//! the 25,000-events quota (AWS Step Functions: event 25,000 may only be
+//! `ExecutionSucceeded`; otherwise the execution fails).
+
+use flowc::engine::clock::ClockMode;
+use flowc::engine::definition;
+use flowc::engine::exec::{execute_blocking, ExecutionConfig, ExecutionResult, ExecutionStatus};
+use flowc::engine::history::{self, MAX_HISTORY_EVENTS};
+use serde_json::{json, Value};
+
+fn run_cfg(def: Value, input: Value, cfg: ExecutionConfig) -> ExecutionResult {
+    let sm = definition::parse(&def).expect("valid definition");
+    execute_blocking(&sm, input, &cfg)
+}
+
+fn run(def: Value, input: Value) -> ExecutionResult {
+    run_cfg(
+        def,
+        input,
+        ExecutionConfig {
+            clock: ClockMode::Virtual,
+            ..ExecutionConfig::default()
+        },
+    )
+}
+
+fn kinds(r: &ExecutionResult) -> Vec<&'static str> {
+    r.history.iter().map(|e| e.kind).collect()
+}
+
+#[test]
+fn pass_machine_events_and_ids() {
+    let r = run(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}),
+        json!({"x": 1}),
+    );
+    assert_eq!(
+        kinds(&r),
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let ids: Vec<_> = r
+        .history
+        .iter()
+        .map(|e| (e.id, e.previous_event_id))
+        .collect();
+    assert_eq!(ids, [(1, 0), (2, 1), (3, 2), (4, 3)]);
+    assert_eq!(r.event_count(), 4);
+}
+
+#[test]
+fn fail_state_ends_with_execution_failed() {
+    let r = run(
+        json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "C"}}}),
+        json!({}),
+    );
+    assert_eq!(
+        kinds(&r),
+        ["ExecutionStarted", "FailStateEntered", "ExecutionFailed"]
+    );
+    let j = history::to_json(&r.history);
+    assert_eq!(
+        j["events"][2]["executionFailedEventDetails"],
+        json!({"error": "E", "cause": "C"})
+    );
+}
+
+#[test]
+fn choice_wait_succeed_sequence() {
+    let def = json!({"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.go", "BooleanEquals": true, "Next": "W"}], "Default": "S"},
+        "W": {"Type": "Wait", "Seconds": 3600, "Next": "S"},
+        "S": {"Type": "Succeed"}}});
+    let r = run(def, json!({"go": true}));
+    assert_eq!(
+        kinds(&r),
+        [
+            "ExecutionStarted",
+            "ChoiceStateEntered",
+            "ChoiceStateExited",
+            "WaitStateEntered",
+            "WaitStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let (entered, exited) = (r.history[3].timestamp, r.history[4].timestamp);
+    assert_eq!(
+        (exited - entered).num_seconds(),
+        3600,
+        "virtual time advanced by the wait"
+    );
+}
+
+#[test]
+fn inline_map_sequence() {
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "MaxConcurrency": 1,
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    let r = run(def, json!([1, 2]));
+    assert_eq!(
+        kinds(&r),
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapIterationStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "MapIterationSucceeded",
+            "MapIterationStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "MapIterationSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    // Iterations chain from MapStateStarted (#3).
+    assert_eq!(r.history[3].previous_event_id, 3);
+    assert_eq!(r.history[7].previous_event_id, 3);
+    let j = history::to_json(&r.history);
+    assert_eq!(
+        j["events"][2]["mapStateStartedEventDetails"],
+        json!({"length": 2})
+    );
+    assert_eq!(
+        j["events"][3]["mapIterationStartedEventDetails"],
+        json!({"name": "M", "index": 0})
+    );
+}
+
+#[test]
+fn parallel_sequence() {
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}]}}});
+    let r = run(def, json!({}));
+    assert_eq!(
+        kinds(&r),
+        [
+            "ExecutionStarted",
+            "ParallelStateEntered",
+            "ParallelStateStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "ParallelStateSucceeded",
+            "ParallelStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+}
+
+#[test]
+fn distributed_map_iterations_are_child_executions() {
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    let r = run(def, json!([1, 2, 3]));
+    assert_eq!(r.output, Some(json!([1, 2, 3])));
+    assert_eq!(
+        kinds(&r),
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+}
+
+#[test]
+fn history_json_carries_payloads_as_strings() {
+    let r = run(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}),
+        json!({"x": 1}),
+    );
+    let j = history::to_json(&r.history);
+    let d = &j["events"][1]["stateEnteredEventDetails"];
+    assert_eq!(d["name"], json!("A"));
+    assert_eq!(d["input"], json!("{\"x\":1}"));
+    assert_eq!(
+        j["events"][3]["executionSucceededEventDetails"]["output"],
+        json!("{\"x\":1}")
+    );
+    assert!(j["events"][0]["timestamp"]
+        .as_str()
+        .is_some_and(|t| t.ends_with('Z')));
+}
+
+#[test]
+fn error_causes_quote_entered_event_ids_inside_maps() {
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "MaxConcurrency": 1,
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true, "OutputPath": "$.a"}}}}}});
+    let r = run(def, json!([{"a": 1}, {"b": 2}]));
+    assert_eq!(r.error.as_deref(), Some("States.Runtime"));
+    // #1 started, #2 MapStateEntered, #3 MapStateStarted, #4-#7 iteration 0, #8 iteration 1
+    // started, #9 its PassStateEntered.
+    let cause = r.cause.unwrap_or_default();
+    assert!(
+        cause.starts_with(
+            "An error occurred while executing the state 'P' (entered at the event id #9)."
+        ),
+        "{cause}"
+    );
+}
+
+#[test]
+fn context_object_fields() {
+    let def = json!({"StartAt": "S", "States": {"S": {"Type": "Pass", "End": true, "Parameters": {
+        "exec.$": "$$.Execution.Name", "sm.$": "$$.StateMachine.Name", "state.$": "$$.State.Name",
+        "retry.$": "$$.State.RetryCount", "input.$": "$$.Execution.Input", "t.$": "$$.State.EnteredTime"}}}});
+    let cfg = ExecutionConfig {
+        clock: ClockMode::Virtual,
+        execution_name: "e1".into(),
+        state_machine_name: "m1".into(),
+        ..ExecutionConfig::default()
+    };
+    let r = run_cfg(def, json!({"k": true}), cfg);
+    let out = r.output.unwrap_or(Value::Null);
+    assert_eq!(out["exec"], json!("e1"));
+    assert_eq!(out["sm"], json!("m1"));
+    assert_eq!(out["state"], json!("S"));
+    assert_eq!(out["retry"], json!(0));
+    assert_eq!(out["input"], json!({"k": true}));
+    let t = out["t"].as_str().unwrap_or("");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(t).is_ok() && t.ends_with('Z'),
+        "{t}"
+    );
+}
+
+fn infinite_loop() -> Value {
+    json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}}})
+}
+
+#[test]
+fn history_quota_fails_the_execution_at_25000_events() {
+    let r = run(infinite_loop(), json!({}));
+    assert_eq!(r.status, ExecutionStatus::Failed);
+    assert_eq!(r.event_count(), MAX_HISTORY_EVENTS);
+    let last = r.history.last().map(|e| (e.id, e.kind));
+    assert_eq!(last, Some((25_000, "ExecutionFailed")));
+    assert_eq!(r.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(r.cause.as_deref(), Some(history::HISTORY_LIMIT_CAUSE));
+}
+
+#[test]
+fn history_quota_last_slot_is_for_execution_succeeded() {
+    // Started, Entered, Exited, Entered, Exited, Succeeded: exactly 6 events.
+    let def = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "End": true}}});
+    let cfg = |limit| ExecutionConfig {
+        clock: ClockMode::Virtual,
+        max_history_events: limit,
+        ..ExecutionConfig::default()
+    };
+    let ok = run_cfg(def.clone(), json!({}), cfg(6));
+    assert_eq!(ok.status, ExecutionStatus::Succeeded);
+    assert_eq!(ok.event_count(), 6);
+    let failed = run_cfg(def, json!({}), cfg(5));
+    assert_eq!(failed.status, ExecutionStatus::Failed);
+    assert_eq!(failed.event_count(), 5);
+    assert_eq!(
+        failed.history.last().map(|e| e.kind),
+        Some("ExecutionFailed")
+    );
+}
+
+#[test]
+fn history_quota_stops_concurrent_branches_too() {
+    let looping = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}}});
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+        "Branches": [looping.clone(), looping],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H"}]}, "H": {"Type": "Succeed"}}});
+    let r = run(def, json!({}));
+    assert_eq!(
+        r.status,
+        ExecutionStatus::Failed,
+        "the quota is not catchable"
+    );
+    assert_eq!(r.event_count(), MAX_HISTORY_EVENTS);
+}
+
+#[test]
+fn execution_timeout_seconds_times_out() {
+    let def = json!({"StartAt": "W", "TimeoutSeconds": 10, "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}});
+    let r = run(def, json!({}));
+    assert_eq!(r.status, ExecutionStatus::TimedOut);
+    assert_eq!(r.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(r.history.last().map(|e| e.kind), Some("ExecutionTimedOut"));
+    let span = r
+        .history
+        .last()
+        .map(|e| e.timestamp)
+        .zip(r.history.first().map(|e| e.timestamp));
+    assert_eq!(span.map(|(b, a)| (b - a).num_seconds()), Some(10));
+}
