@@ -318,6 +318,31 @@ fn parse_machine(
         return None;
     };
     let ql = query_language(obj, path, inherited, errs);
+    let allowed: &[&str] = if top {
+        &[
+            "StartAt",
+            "States",
+            "Comment",
+            "Version",
+            "TimeoutSeconds",
+            "QueryLanguage",
+        ]
+    } else {
+        &[
+            "StartAt",
+            "States",
+            "Comment",
+            "ProcessorConfig",
+            "QueryLanguage",
+        ]
+    };
+    for key in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
+        let mut msg = format!("field \"{key}\" is not supported here");
+        if let Some(s) = crate::diagnostics::suggest(key, allowed.iter().copied()) {
+            msg.push_str(&format!(" (did you mean \"{s}\"?)"));
+        }
+        errs.push(err(&format!("{path}.{key}"), &msg));
+    }
     let start_at = match obj.get("StartAt") {
         Some(Value::String(s)) => s.clone(),
         _ => {
@@ -497,6 +522,7 @@ fn parse_state(
         errs.push(err(path, "state names must be at most 80 characters"));
     }
     let ql = query_language(obj, path, inherited, errs);
+    check_fields(ty, obj, path, ql, errs);
     let kind = parse_kind(ty, obj, path, ql, errs)?;
     let next = opt_string(obj, "Next", path, errs);
     let end = obj.get("End").and_then(Value::as_bool).unwrap_or(false);
@@ -519,6 +545,165 @@ fn parse_state(
         uses_context: mentions_context(v),
         kind,
     })
+}
+
+/// Fields every state type accepts (ASL specification and the JSONata additions).
+const COMMON_FIELDS: [&str; 3] = ["Type", "Comment", "QueryLanguage"];
+
+/// Fields each state type accepts besides [`COMMON_FIELDS`].
+fn allowed_fields(ty: &str) -> &'static [&'static str] {
+    match ty {
+        "Pass" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "Result",
+            "Assign",
+            "Output",
+        ],
+        "Task" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "ResultSelector",
+            "Resource",
+            "TimeoutSeconds",
+            "TimeoutSecondsPath",
+            "HeartbeatSeconds",
+            "HeartbeatSecondsPath",
+            "Retry",
+            "Catch",
+            "Credentials",
+            "Arguments",
+            "Output",
+            "Assign",
+        ],
+        "Choice" => &[
+            "InputPath",
+            "OutputPath",
+            "Choices",
+            "Default",
+            "Assign",
+            "Output",
+        ],
+        "Wait" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Seconds",
+            "SecondsPath",
+            "Timestamp",
+            "TimestampPath",
+            "Assign",
+            "Output",
+        ],
+        "Succeed" => &["InputPath", "OutputPath", "Output"],
+        "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
+        "Parallel" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "ResultSelector",
+            "Branches",
+            "Retry",
+            "Catch",
+            "Arguments",
+            "Output",
+            "Assign",
+        ],
+        "Map" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "ResultSelector",
+            "Retry",
+            "Catch",
+            "ItemProcessor",
+            "Iterator",
+            "ItemsPath",
+            "Items",
+            "ItemSelector",
+            "ItemReader",
+            "ItemBatcher",
+            "ResultWriter",
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
+            "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath",
+            "Label",
+            "Arguments",
+            "Output",
+            "Assign",
+        ],
+        _ => &[],
+    }
+}
+
+/// JSONPath-only fields, rejected in JSONata states (AWS: "These fields are not supported
+/// in JSONata states").
+const JSONPATH_ONLY: [&str; 9] = [
+    "InputPath",
+    "OutputPath",
+    "ResultPath",
+    "Parameters",
+    "ResultSelector",
+    "ItemsPath",
+    "SecondsPath",
+    "TimestampPath",
+    "MaxConcurrencyPath",
+];
+
+/// JSONata-only fields, rejected in JSONPath states.
+const JSONATA_ONLY: [&str; 3] = ["Arguments", "Output", "Items"];
+
+/// Rejects fields the state type does not have (with a suggestion) and fields of the other
+/// query language, as `CreateStateMachine` does.
+fn check_fields(
+    ty: &str,
+    obj: &Map<String, Value>,
+    path: &str,
+    ql: QueryLanguage,
+    errs: &mut Vec<DefinitionError>,
+) {
+    let allowed = allowed_fields(ty);
+    for key in obj.keys() {
+        let k = key.as_str();
+        if COMMON_FIELDS.contains(&k) {
+            continue;
+        }
+        if !allowed.contains(&k) {
+            let mut msg = format!("field \"{k}\" is not supported by {ty} states");
+            if let Some(s) = crate::diagnostics::suggest(k, allowed.iter().copied()) {
+                msg.push_str(&format!(" (did you mean \"{s}\"?)"));
+            }
+            errs.push(err(&format!("{path}.{k}"), &msg));
+        } else if ql == QueryLanguage::Jsonata && JSONPATH_ONLY.contains(&k) {
+            errs.push(err(
+                &format!("{path}.{k}"),
+                &format!("field \"{k}\" is not supported in JSONata states"),
+            ));
+        } else if ql == QueryLanguage::JsonPath && JSONATA_ONLY.contains(&k) {
+            errs.push(err(
+                &format!("{path}.{k}"),
+                &format!("field \"{k}\" is only supported in JSONata states"),
+            ));
+        }
+    }
 }
 
 fn check_next_end(
@@ -890,6 +1075,25 @@ mod tests {
         let sm = parse(&json!({"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}))
             .expect("valid");
         assert_eq!(sm.states["A"].query_language, QueryLanguage::Jsonata);
+    }
+
+    #[test]
+    fn unknown_field_is_rejected_with_suggestion() {
+        let e = first_error(
+            json!({"StartAt":"A","States":{"A":{"Type":"Task","Resouce":"x","End":true}}}),
+        );
+        assert!(e.starts_with("$.States.A.Resouce: field \"Resouce\" is not supported by Task states (did you mean \"Resource\"?)"), "{e}");
+    }
+
+    #[test]
+    fn jsonpath_fields_rejected_in_jsonata_states() {
+        let e = first_error(
+            json!({"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","InputPath":"$","End":true}}}),
+        );
+        assert_eq!(
+            e,
+            "$.States.A.InputPath: field \"InputPath\" is not supported in JSONata states"
+        );
     }
 
     #[test]
