@@ -314,3 +314,26 @@ fn format_writes_doubles_as_java_does() {
     assert_eq!(t(0.001), "0.001");
     assert_eq!(number_text(&serde_json::Number::from(12)), "12");
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Arbitrary call text never panics the parser or evaluator.
+        #[test]
+        fn any_call_text_is_handled(text in "States\\.[A-Za-z]{0,14}\\([$a-z0-9.,' {}\\\\()-]{0,30}") {
+            let _ = eval_in(&text, json!({"a": [1, 2], "s": "x,y"}));
+        }
+
+        /// StringSplit never yields empty pieces, and joining pieces loses only delimiters.
+        #[test]
+        fn string_split_pieces_are_nonempty(s in "[a-c,;]{0,20}") {
+            let out = eval_in("States.StringSplit($.s, ',;')", json!({"s": s.clone()})).unwrap();
+            let pieces: Vec<String> = serde_json::from_value(out).unwrap();
+            prop_assert!(pieces.iter().all(|p| !p.is_empty()));
+            let kept: String = s.chars().filter(|c| !",;".contains(*c)).collect();
+            prop_assert_eq!(pieces.concat(), kept);
+        }
+    }
+}

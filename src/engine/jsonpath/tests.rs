@@ -136,3 +136,26 @@ fn filter_on_an_object_tests_the_object_itself() {
     assert_eq!(query("$.o[?(@.x == 2)]", &d).unwrap(), json!([{"x": 2}]));
     assert_eq!(query("$.o[?(@.x == 3)]", &d).unwrap(), json!([]));
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Arbitrary path text never panics the parser or evaluator.
+        #[test]
+        fn any_path_text_is_handled(text in "\\$[a-z0-9.\\[\\]*:?@()'\"=<>!&| ,-]{0,24}") {
+            let _ = query(&text, &doc());
+            let _ = is_definite(&text);
+            let _ = set(doc(), &text, json!(1));
+        }
+
+        /// Setting a value at a path of names and reading it back gives the value.
+        #[test]
+        fn set_then_query_round_trips(names in proptest::collection::vec("[a-z]{1,5}", 1..5), n in any::<i64>()) {
+            let path = format!("$.{}", names.join("."));
+            let out = set(json!({}), &path, json!(n)).unwrap();
+            prop_assert_eq!(query(&path, &out).unwrap(), json!(n));
+        }
+    }
+}
