@@ -299,8 +299,32 @@ fn slice<'v>(
     }
 }
 
+/// FNV-1a: the caches key on short path texts, for which SipHash dominates lookup time.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// A map keyed by expression text, hashed with [`Fnv`].
+pub(crate) type TextMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<Fnv>>;
+
 thread_local! {
-    static CACHE: RefCell<HashMap<String, Arc<Path>>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<TextMap<Arc<Path>>> = RefCell::new(TextMap::default());
 }
 
 /// Parses `path` (which must start with `$`), reusing an earlier parse of the same text on
