@@ -92,6 +92,15 @@ fn int(name: &str, v: &Value, what: &str) -> Result<i64, StatesError> {
     }
 }
 
+/// A numeric argument rounded half-up to an integer (AWS Step Functions rounds
+/// non-integer range bounds to the nearest integer).
+fn rounded_int(name: &str, v: &Value, what: &str) -> Result<i64, StatesError> {
+    match v.as_f64() {
+        Some(f) if v.is_f64() && f.is_finite() && f.abs() < 9.0e15 => Ok(round_half_up(f) as i64),
+        _ => int(name, v, what),
+    }
+}
+
 fn array_partition(args: Vec<Value>) -> R {
     arity("ArrayPartition", &args, 2..=2)?;
     let arr = array("ArrayPartition", &args[0], "the first argument")?;
@@ -114,9 +123,9 @@ fn array_contains(args: Vec<Value>) -> R {
 
 fn array_range(args: Vec<Value>) -> R {
     arity("ArrayRange", &args, 3..=3)?;
-    let start = int("ArrayRange", &args[0], "the start")?;
-    let end = int("ArrayRange", &args[1], "the end")?;
-    let step = int("ArrayRange", &args[2], "the step")?;
+    let start = rounded_int("ArrayRange", &args[0], "the start")?;
+    let end = rounded_int("ArrayRange", &args[1], "the end")?;
+    let step = rounded_int("ArrayRange", &args[2], "the step")?;
     if step == 0 {
         return Err(fail("ArrayRange", "the step must not be 0"));
     }
@@ -374,7 +383,7 @@ pub fn format(raw: &str, args: &[Value]) -> R {
     let mut chars = raw.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => out.extend(chars.next()),
+            '\\' => out.extend(chars.next().map(super::parse::unescape)),
             '{' if chars.peek() == Some(&'}') => {
                 chars.next();
                 let v = next

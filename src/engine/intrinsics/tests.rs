@@ -162,8 +162,9 @@ fn array_range_includes_end_and_is_limited() {
         err("States.ArrayRange(0, 3, 0)").error,
         "States.IntrinsicFailure"
     );
+    assert_eq!(ev("States.ArrayRange(0, 3.5, 1.2)"), json!([0, 1, 2, 3, 4]));
     assert_eq!(
-        err("States.ArrayRange(0, 3.5, 1)").error,
+        err("States.ArrayRange(0, '3', 1)").error,
         "States.IntrinsicFailure"
     );
 }
@@ -336,4 +337,10 @@ mod props {
             prop_assert_eq!(pieces.concat(), kept);
         }
     }
+}
+
+#[test]
+fn control_escapes_in_literals() {
+    assert_eq!(ev("States.StringSplit('a\\nb', '\\n')"), json!(["a", "b"]));
+    assert_eq!(ev("States.Format('x\\ty{}', '\\\\')"), json!("x\ty\\"));
 }
