@@ -274,7 +274,27 @@ fn json_merge(args: Vec<Value>) -> R {
 
 fn json_to_string(args: Vec<Value>) -> R {
     arity("JsonToString", &args, 1..=1)?;
-    Ok(Value::String(args[0].to_string()))
+    Ok(Value::String(java_json(&args[0])))
+}
+
+/// Compact JSON text as Jackson writes it: doubles in Java's `Double.toString` form
+/// (`1.0E7`), everything else as usual.
+pub fn java_json(v: &Value) -> String {
+    use serde::Serialize;
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, JavaFormatter);
+    match v.serialize(&mut ser) {
+        Ok(()) => String::from_utf8(out).unwrap_or_else(|_| v.to_string()),
+        Err(_) => v.to_string(),
+    }
+}
+
+struct JavaFormatter;
+
+impl serde_json::ser::Formatter for JavaFormatter {
+    fn write_f64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, f: f64) -> std::io::Result<()> {
+        w.write_all(java_double(f).as_bytes())
+    }
 }
 
 fn string_to_json(args: Vec<Value>) -> R {

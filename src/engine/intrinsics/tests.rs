@@ -344,3 +344,16 @@ fn control_escapes_in_literals() {
     assert_eq!(ev("States.StringSplit('a\\nb', '\\n')"), json!(["a", "b"]));
     assert_eq!(ev("States.Format('x\\ty{}', '\\\\')"), json!("x\ty\\"));
 }
+
+#[test]
+fn json_to_string_writes_doubles_as_jackson() {
+    let r = eval_in(
+        "States.JsonToString($)",
+        json!({"big": 1e7, "small": 1.5, "i": 3, "s": "é/"}),
+    )
+    .unwrap();
+    assert_eq!(
+        r,
+        json!("{\"big\":1.0E7,\"small\":1.5,\"i\":3,\"s\":\"é/\"}")
+    );
+}
