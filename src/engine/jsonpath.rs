@@ -152,7 +152,13 @@ impl Path {
         ))
     }
 
+    /// Jayway's errors for an index step on a non-array: `The path $['a'] is null`, or
+    /// `Filter: [0] can only be applied to arrays. Current context is: …`.
     fn not_array(&self, i: usize, cur: &Value) -> PathError {
+        if cur.is_null() {
+            let prefix = normalized(&self.segments[..i]);
+            return PathError::NotFound(format!("The path {prefix} is null"));
+        }
         PathError::NotFound(format!(
             "Filter: {} can only be applied to arrays. Current context is: {}",
             normalized(&self.segments[i..=i]).trim_start_matches('$'),
