@@ -16,6 +16,7 @@ mod filter;
 mod parse;
 
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
@@ -91,12 +92,18 @@ impl Path {
     /// Evaluates against `root`: a definite path gives its value (or `NotFound`), an
     /// indefinite one the array of matches.
     pub fn query(&self, root: &Value) -> Result<Value, PathError> {
+        self.query_cow(root).map(Cow::into_owned)
+    }
+
+    /// Like [`Path::query`], borrowing the selected value when the path is definite (no
+    /// copy of the input for a Choice rule or a path read).
+    pub fn query_cow<'v>(&self, root: &'v Value) -> Result<Cow<'v, Value>, PathError> {
         if self.is_definite() {
-            self.query_definite(root).cloned()
+            self.query_definite(root).map(Cow::Borrowed)
         } else {
             let mut out = Vec::new();
             select(&self.segments, root, root, &mut out);
-            Ok(Value::Array(out.into_iter().cloned().collect()))
+            Ok(Cow::Owned(Value::Array(out.into_iter().cloned().collect())))
         }
     }
 
