@@ -9,6 +9,9 @@
 //!
 //! Compiled paths are cached per thread ([`compile`]), so evaluating the same path string
 //! in a loop parses it once.
+//!
+//! Not supported (rejected as [`PathError::Invalid`]): Jayway's regex filter `=~` and path
+//! functions such as `.length()` (AWS offers `States.ArrayLength` instead).
 
 #![warn(missing_docs)]
 
@@ -281,8 +284,14 @@ fn children(v: &Value) -> Box<dyn Iterator<Item = &Value> + '_> {
     }
 }
 
+/// `..` followed by `inner`, in document pre-order. A deep-scan filter (`$..[?(…)]`) tests
+/// each object or array node itself once, as Jayway's scan does, rather than the children
+/// of every container (which would report array elements twice).
 fn descend<'v>(inner: &Segment, root: &'v Value, cur: &'v Value, out: &mut Vec<&'v Value>) {
-    apply(inner, root, cur, out);
+    match inner {
+        Segment::Filter(f) => out.extend(Some(cur).filter(|c| f.holds(c, root))),
+        _ => apply(inner, root, cur, out),
+    }
     for c in children(cur) {
         if c.is_array() || c.is_object() {
             descend(inner, root, c, out);

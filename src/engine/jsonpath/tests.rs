@@ -159,3 +159,13 @@ mod props {
         }
     }
 }
+
+#[test]
+fn deep_scan_filter_reports_each_match_once() {
+    let d = json!({"a": [{"p": 20}, {"p": 5}], "b": {"p": 30}});
+    assert_eq!(
+        query("$..[?(@.p > 10)]", &d).unwrap(),
+        json!([{"p": 20}, {"p": 30}])
+    );
+    assert_eq!(query("$..a[?(@.p > 10)]", &d).unwrap(), json!([{"p": 20}]));
+}
