@@ -96,6 +96,14 @@ fn invalid_paths_are_rejected() {
     assert!(matches!(query("a.b", &doc()), Err(PathError::Invalid(_))));
     assert!(matches!(query("$.a[", &doc()), Err(PathError::Invalid(_))));
     assert!(matches!(query("$.a..", &doc()), Err(PathError::Invalid(_))));
+    assert!(matches!(
+        query("$.a.b.length()", &doc()),
+        Err(PathError::Invalid(_))
+    ));
+    assert!(matches!(
+        query("$.items[?(@.k =~ /p/)]", &doc()),
+        Err(PathError::Invalid(_))
+    ));
 }
 
 #[test]
