@@ -13,28 +13,37 @@
 //! `An error occurred while executing the state '<name>' (entered at the event id #<n>). `,
 //! which the executor adds because it knows the state and the history.
 
+#![warn(missing_docs)]
+
 use crate::engine::jsonpath::{self, PathError};
 use crate::engine::{intrinsics, Scope, StatesError};
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Reads a reference: `$…` from `scope.input`, `$$…` from `scope.context`, `$name…` from
 /// the variable `name` (letters, digits, `_`). Errors: [`PathError::NotFound`] when
 /// nothing is selected (or the variable is unbound), [`PathError::Invalid`] for bad syntax.
 pub fn read(expr: &str, scope: &Scope) -> Result<Value, PathError> {
+    read_cow(expr, scope).map(Cow::into_owned)
+}
+
+/// Like [`read`], borrowing from the scope when the path is definite.
+pub fn read_cow<'a>(expr: &str, scope: &Scope<'a>) -> Result<Cow<'a, Value>, PathError> {
     if let Some(ctx_path) = expr.strip_prefix('$').filter(|r| r.starts_with('$')) {
-        return jsonpath::query(ctx_path, scope.context);
+        return jsonpath::compile(ctx_path)?.query_cow(scope.context);
     }
     match variable_split(expr) {
-        None => jsonpath::query(expr, scope.input),
+        None => jsonpath::compile(expr)?.query_cow(scope.input),
         Some((name, rest)) => {
-            let value = scope.vars.get(name).ok_or_else(|| {
+            let vars: &'a crate::engine::vars::Vars = scope.vars;
+            let value = vars.get(name).ok_or_else(|| {
                 PathError::NotFound(format!("The variable '${name}' is not defined"))
             })?;
             if rest.is_empty() {
-                Ok(value.clone())
+                Ok(Cow::Borrowed(value))
             } else {
-                jsonpath::query(&format!("${rest}"), value)
+                jsonpath::compile(&format!("${rest}"))?.query_cow(value)
             }
         }
     }
@@ -53,10 +62,17 @@ pub fn variable_split(expr: &str) -> Option<(&str, &str)> {
 /// an intrinsic call or a reference. `field` is the key as written (e.g. `value.$`) and is
 /// quoted in the cause when the reference selects nothing:
 /// `The JSONPath '$.x' specified for the field 'value.$' could not be found in the input '{…}'`
-/// (`States.Runtime`).
+/// (`States.Runtime`). A `$…` path on a `null` input fails with AWS's
+/// `Unable to apply Path transformation to null or empty input.`
 pub fn evaluate_dynamic(expr: &str, scope: &Scope, field: &str) -> Result<Value, StatesError> {
     if intrinsics::is_call(expr) {
         return intrinsics::call(expr, scope, field);
+    }
+    if scope.input.is_null() && reads_input(expr) {
+        // AWS Step Functions, observed: a `$…` path on a null state input.
+        return Err(StatesError::runtime(
+            "Unable to apply Path transformation to null or empty input.",
+        ));
     }
     read(expr, scope).map_err(|e| match e {
         PathError::NotFound(_) => StatesError::runtime(format!(
@@ -65,6 +81,11 @@ pub fn evaluate_dynamic(expr: &str, scope: &Scope, field: &str) -> Result<Value,
         )),
         other => StatesError::runtime(format!("Invalid path '{expr}' : {other}")),
     })
+}
+
+/// True for a path on the state input (`$`, `$.x`, `$[0]`), false for `$$…` and `$name…`.
+fn reads_input(expr: &str) -> bool {
+    expr.starts_with('$') && !expr.starts_with("$$") && variable_split(expr).is_none()
 }
 
 /// Same as [`evaluate_dynamic`]; the name intrinsic arguments use.

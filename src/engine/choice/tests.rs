@@ -143,6 +143,11 @@ fn timestamps_compare_as_instants() {
     assert!(parse_timestamp("2016-03-14t01:59:00Z").is_none());
     assert!(parse_timestamp("2016-03-14T01:59:00z").is_none());
     assert!(parse_timestamp("2016-03-14T01:59:00.123Z").is_some());
+    assert!(parse_timestamp("2016-03-05T21:29:29.243167252Z").is_some());
+    assert!(parse_timestamp("2016-12-05 21:29:29Z").is_none());
+    assert!(parse_timestamp("2016-12-05T21:29:29").is_none());
+    assert!(parse_timestamp("2016-13-05T21:29:29Z").is_none());
+    assert!(parse_timestamp("2016-12-05T25:29:29Z").is_none());
 }
 
 #[test]
@@ -185,4 +190,15 @@ fn variables_can_be_compared() {
 fn malformed_rules_are_errors() {
     assert!(eval(json!({"Variable": "$.n"}), json!({"n": 1})).is_err());
     assert!(eval(json!({"Variable": "$.n", "IsNull": "yes"}), json!({"n": 1})).is_err());
+}
+
+#[test]
+fn strings_order_by_utf16_code_units_as_java() {
+    // U+FF61 sorts after U+1F600 in UTF-16 (surrogates are 0xD83D…) but before it in UTF-8.
+    let i = json!({"s": "\u{FF61}"});
+    assert!(eval(
+        json!({"Variable": "$.s", "StringGreaterThan": "\u{1F600}"}),
+        i
+    )
+    .unwrap());
 }

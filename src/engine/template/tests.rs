@@ -162,3 +162,19 @@ fn dynamic_values_dispatch_on_intrinsic_prefix() {
     let e = evaluate_dynamic("$.a[", &s, "x.$").unwrap_err();
     assert!(e.cause.unwrap().starts_with("Invalid path '$.a['"));
 }
+
+#[test]
+fn input_paths_on_null_input_fail_as_aws() {
+    let env = Env::new(Value::Null);
+    let s = env.scope();
+    let e = evaluate_template(&json!({"Input.$": "$"}), &s, "Parameters").unwrap_err();
+    assert_eq!(
+        e.cause.as_deref(),
+        Some("Unable to apply Path transformation to null or empty input.")
+    );
+    assert_eq!(
+        evaluate_dynamic("$$.Execution.Id", &s, "x.$").unwrap(),
+        json!("arn:x")
+    );
+    assert_eq!(evaluate_dynamic("$v.k[0]", &s, "x.$").unwrap(), json!(10));
+}
