@@ -5,7 +5,7 @@
 //! JSONata machine's `Output` evaluates to the output (or the error cause) AWS recorded.
 
 use flowc::engine::jsonata::{
-    evaluate, evaluate_template, expression_text, is_expression, Failure,
+    evaluate, evaluate_template, expression_text, is_expression, validate, Failure,
 };
 use flowc::engine::vars::Vars;
 use serde_json::{json, Value};
@@ -72,6 +72,11 @@ fn every_corpus_expression_parses() {
     let states = json!({"input": {}, "context": {}});
     let vars = Vars::new();
     for e in exprs {
+        assert_eq!(
+            validate(&e),
+            Ok(()),
+            "AWS accepted the definition holding {e}"
+        );
         if let Err(Failure::Error(err)) = evaluate(&e, &states, &vars) {
             assert!(!err.code.starts_with('S'), "{e}: syntax error {err}");
         }

@@ -12,6 +12,14 @@ use std::cell::RefCell;
 thread_local! {
     /// When set, `$random()` and `$uuid()` draw from this generator (tests, replays).
     static SEEDED: RefCell<Option<ChaCha8Rng>> = const { RefCell::new(None) };
+    /// When set, `$now()` and `$millis()` read this time (milliseconds since the Unix epoch).
+    static CLOCK: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Makes `$now()` and `$millis()` answer `millis` (milliseconds since the Unix epoch) on the
+/// current thread, e.g. the engine's virtual clock; `None` reads the system clock again.
+pub fn set_clock_millis(millis: Option<i64>) {
+    CLOCK.with(|c| c.set(millis));
 }
 
 /// Makes `$random()` and `$uuid()` deterministic on the current thread from `seed`, or random
@@ -108,19 +116,16 @@ fn range(args: &[Val]) -> Result<Val, JError> {
     let (Some(start), Some(end), Some(step)) = (start, end, step) else {
         return Ok(Val::Undef);
     };
-    if step == 0 || (end - start).signum() * step.signum() < 0 {
+    let span = i128::from(end) - i128::from(start);
+    if step == 0 || span.signum() * i128::from(step.signum()) < 0 {
         return Ok(Val::Undef);
     }
-    let count = (end - start) / step + 1;
-    if count > RANGE_LIMIT {
-        return Err(JError::new(
-            "D1004",
-            "Expression evaluation memory limit exceeded",
-            0,
-        ));
+    let count = span / i128::from(step) + 1;
+    if count > i128::from(RANGE_LIMIT) {
+        return Err(super::functions::memory_limit());
     }
     let items = (0..count)
-        .map(|i| Val::Num((start + i * step) as f64))
+        .map(|i| Val::Num((i128::from(start) + i * i128::from(step)) as f64))
         .collect();
     Ok(super::eval::collapse(Val::seq(items)))
 }
@@ -175,12 +180,15 @@ fn parse(args: &[Val]) -> Result<Val, JError> {
 
 /// The current time as `$now()` prints it: ISO 8601 UTC with milliseconds.
 pub(crate) fn now_iso() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    iso_from_millis(now_millis()).unwrap_or_default()
 }
 
-/// Milliseconds since the Unix epoch (`$millis()`).
+/// Milliseconds since the Unix epoch (`$millis()`): the clock set with [`set_clock_millis`],
+/// else the system clock.
 pub(crate) fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    CLOCK
+        .with(|c| c.get())
+        .unwrap_or_else(|| chrono::Utc::now().timestamp_millis())
 }
 
 /// `$fromMillis(ms)` without a picture: ISO 8601 UTC with milliseconds.

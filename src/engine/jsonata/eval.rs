@@ -160,7 +160,14 @@ impl<'a> Evaluator<'a> {
         match self.eval(e, input, env)? {
             Val::Undef => Ok(Val::Undef),
             Val::Num(n) => Ok(Val::Num(-n)),
-            _ => Err(JError::new("D1002", "Cannot negate a non-numeric value", 0)),
+            other => Err(JError::new(
+                "D1002",
+                format!(
+                    "Cannot negate a non-numeric value: {}",
+                    functions::describe(&other)
+                ),
+                0,
+            )),
         }
     }
 
@@ -182,9 +189,7 @@ impl<'a> Evaluator<'a> {
             }
             match self.eval(it, input, env)? {
                 Val::Undef => {}
-                Val::Arr(a, f) if !matches!(it, Node::Array(_)) && !f.cons => {
-                    out.extend(a.iter().cloned())
-                }
+                Val::Arr(a, _) if !matches!(it, Node::Array(_)) => out.extend(a.iter().cloned()),
                 v => out.push(v),
             }
         }
@@ -212,7 +217,7 @@ impl<'a> Evaluator<'a> {
             return Ok(Vec::new());
         };
         if h.saturating_sub(l) > 10_000_000 {
-            return Err(JError::new("D2014", format!("The size of the sequence allocated by the range operator (..) must not exceed 1e7.  Attempted to allocate {}.", h - l + 1), 0));
+            return Err(JError::new("D2014", format!("The size of the sequence allocated by the range operator (..) must not exceed 1e7.  Attempted to allocate {}.", h.saturating_sub(l).saturating_add(1)), 0));
         }
         Ok((l..=h).map(|i| Val::Num(i as f64)).collect())
     }
@@ -453,24 +458,17 @@ impl<'a> Evaluator<'a> {
             }
             keyed.push((keys, it));
         }
-        let mut err = None;
-        keyed.sort_by(|(a, _), (b, _)| {
+        let mut after = |(a, _): &(Vec<Val>, Val), (b, _): &(Vec<Val>, Val)| {
             for (i, (_, desc)) in terms.iter().enumerate() {
-                match functions::compare_values(&a[i], &b[i]) {
-                    Ok(std::cmp::Ordering::Equal) => continue,
-                    Ok(o) => return if *desc { o.reverse() } else { o },
-                    Err(e) => {
-                        err.get_or_insert(e);
-                        return std::cmp::Ordering::Equal;
-                    }
+                match functions::compare_values(&a[i], &b[i])? {
+                    std::cmp::Ordering::Equal => continue,
+                    o => return Ok((o == std::cmp::Ordering::Greater) != *desc),
                 }
             }
-            std::cmp::Ordering::Equal
-        });
-        match err {
-            Some(e) => Err(e),
-            None => Ok(Val::seq(keyed.into_iter().map(|(_, v)| v).collect())),
-        }
+            Ok(false)
+        };
+        let sorted = functions::merge_sort(keyed, &mut after)?;
+        Ok(Val::seq(sorted.into_iter().map(|(_, v)| v).collect()))
     }
 
     fn binary(&self, op: BinOp, l: &Node, r: &Node, input: &Val, env: &Rc<Env>) -> R {
@@ -505,13 +503,21 @@ pub(crate) fn collapse(v: Val) -> Val {
 
 fn index(items: &[Val], n: f64) -> Option<Val> {
     let i = n.floor() as i64;
-    let i = if i < 0 { items.len() as i64 + i } else { i };
+    let i = if i < 0 {
+        (items.len() as i64).saturating_add(i)
+    } else {
+        i
+    };
     usize::try_from(i).ok().and_then(|i| items.get(i).cloned())
 }
 
 fn index_matches(n: f64, i: usize, len: usize) -> bool {
     let k = n.floor() as i64;
-    let k = if k < 0 { len as i64 + k } else { k };
+    let k = if k < 0 {
+        (len as i64).saturating_add(k)
+    } else {
+        k
+    };
     k == i as i64
 }
 

@@ -74,6 +74,14 @@ const NATIVES: &[&str] = &[
     "uuid",
     "parse",
     "shuffle",
+    "match",
+    "formatNumber",
+    "formatBase",
+    "encodeUrl",
+    "encodeUrlComponent",
+    "decodeUrl",
+    "decodeUrlComponent",
+    "clone",
 ];
 
 /// The built-in function called `name`, if any.
@@ -152,7 +160,7 @@ pub(crate) fn call(ev: &Evaluator, name: &str, mut args: Vec<Val>, input: &Val) 
     }
     match name {
         "string" | "length" | "substring" | "substringBefore" | "substringAfter" | "uppercase"
-        | "lowercase" | "trim" | "pad" | "contains" | "split" | "join" | "replace"
+        | "lowercase" | "trim" | "pad" | "contains" | "split" | "join" | "replace" | "match"
         | "base64encode" | "base64decode" => strings(name, &args),
         "number" | "abs" | "floor" | "ceil" | "round" | "power" | "sqrt" | "sum" | "max"
         | "min" | "average" | "count" => numbers(name, &args),
@@ -162,6 +170,8 @@ pub(crate) fn call(ev: &Evaluator, name: &str, mut args: Vec<Val>, input: &Val) 
         "partition" | "range" | "hash" | "random" | "uuid" | "parse" => {
             super::aws::call(name, &args)
         }
+        "formatNumber" | "formatBase" | "encodeUrl" | "encodeUrlComponent" | "decodeUrl"
+        | "decodeUrlComponent" | "clone" => formatting(name, &args),
         _ => misc(name, &args),
     }
 }
@@ -194,6 +204,7 @@ fn strings(name: &str, args: &[Val]) -> R {
                 Some((a, b)) => Val::str(if name == "substringBefore" { a } else { b }),
             }
         }
+        "match" => regex_match(&s, args)?,
         "contains" => Val::Bool(match arg(args, 1) {
             Val::Str(p) => s.contains(p.as_ref()),
             Val::Regex(r) => r.is_match(&s),
@@ -221,19 +232,43 @@ fn substring(s: &str, args: &[Val]) -> R {
     let len = chars.len() as i64;
     let start = num_arg(args, 1, "substring")?.ok_or_else(|| arg_err(2, "substring"))? as i64;
     let start = if start < 0 {
-        (len + start).max(0)
+        len.saturating_add(start).max(0)
     } else {
         start.min(len)
     };
     let end = match num_arg(args, 2, "substring")? {
         None => len,
-        Some(n) => (start + (n as i64).max(0)).min(len),
+        Some(n) => start.saturating_add((n as i64).max(0)).min(len),
     };
     Ok(Val::str(
         &chars[start as usize..end.max(start) as usize]
             .iter()
             .collect::<String>(),
     ))
+}
+
+/// `$match(str, regex, limit?)`: one `{match, index, groups}` object per match.
+fn regex_match(s: &str, args: &[Val]) -> R {
+    let Val::Regex(r) = arg(args, 1) else {
+        return Err(arg_err(2, "match"));
+    };
+    let limit = num_arg(args, 2, "match")?.map_or(usize::MAX, |n| n.max(0.0) as usize);
+    let mut out = Vec::new();
+    for caps in r.captures_iter(s).take(limit) {
+        let Some(m) = caps.get(0) else { continue };
+        let groups = caps
+            .iter()
+            .skip(1)
+            .map(|g| Val::str(g.map_or("", |g| g.as_str())))
+            .collect();
+        let index = s[..m.start()].chars().count() as f64;
+        out.push(Val::Obj(Rc::new(IndexMap::from([
+            ("match".to_string(), Val::str(m.as_str())),
+            ("index".to_string(), Val::Num(index)),
+            ("groups".to_string(), Val::array(groups)),
+        ]))));
+    }
+    Ok(collapse(Val::seq(out)))
 }
 
 fn split(s: &str, args: &[Val]) -> R {
@@ -267,9 +302,45 @@ fn replace(s: &str, args: &[Val]) -> R {
             Some(n) => s.replacen(p.as_ref(), &rep, n),
             None => s.replace(p.as_ref(), &rep),
         },
-        Val::Regex(r) => r.replacen(s, limit.unwrap_or(0), rep.as_ref()).into_owned(),
+        Val::Regex(r) => r
+            .replacen(s, limit.unwrap_or(0), |caps: &regex::Captures| {
+                expand(&rep, caps)
+            })
+            .into_owned(),
         _ => return Err(arg_err(2, "replace")),
     }))
+}
+
+/// Expands a JSONata replacement string: `$$` is `$`, `$n` is group `n` (using as many digits
+/// as name an existing group), `$0` the whole match; any other `$` is literal.
+fn expand(rep: &str, caps: &regex::Captures) -> String {
+    let mut out = String::new();
+    let mut chars = rep.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'$') {
+            chars.next();
+            out.push('$');
+            continue;
+        }
+        let mut group: Option<usize> = None;
+        while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+            let next = group.unwrap_or(0) * 10 + d as usize;
+            if group.is_some() && next >= caps.len() {
+                break;
+            }
+            group = Some(next);
+            chars.next();
+        }
+        match group {
+            None => out.push('$'),
+            Some(g) => out.push_str(caps.get(g).map_or("", |m| m.as_str())),
+        }
+    }
+    out
 }
 
 fn pad(s: &str, args: &[Val]) -> R {
@@ -281,13 +352,27 @@ fn pad(s: &str, args: &[Val]) -> R {
         fill
     };
     let len = s.chars().count() as i64;
-    let need = (width.abs() - len).max(0) as usize;
+    let need =
+        usize::try_from(width.unsigned_abs().saturating_sub(len as u64)).unwrap_or(usize::MAX);
+    if need > MAX_STRING {
+        return Err(memory_limit());
+    }
     let padding: String = fill.chars().cycle().take(need).collect();
     Ok(Val::str(&if width < 0 {
         format!("{padding}{s}")
     } else {
         format!("{s}{padding}")
     }))
+}
+
+/// Longest string a function builds in characters (AWS bounds values an expression builds at
+/// about 7 MB).
+const MAX_STRING: usize = 8 * 1024 * 1024;
+
+/// AWS's refusal of a value that is too large. AWS's wording is reported by emulators
+/// measured against it; the code is ours (`U1002`), as the corpus does not show AWS's.
+pub(crate) fn memory_limit() -> JError {
+    JError::new("U1002", "Expression evaluation memory limit exceeded", 0)
 }
 
 fn join(args: &[Val]) -> R {
@@ -336,7 +421,7 @@ fn numbers(name: &str, args: &[Val]) -> R {
                     ))
                 }
                 "sqrt" => n.sqrt(),
-                _ => round(n, num_arg(args, 1, name)?.unwrap_or(0.0) as i32),
+                _ => round_half_even(n, num_arg(args, 1, name)?.unwrap_or(0.0) as i32),
             }))
         }
     }
@@ -346,13 +431,52 @@ fn finite(n: f64) -> R {
     if n.is_finite() {
         Ok(Val::Num(n))
     } else {
-        Err(JError::new("D1001", format!("Number out of range: {n}"), 0))
+        let js = if n.is_nan() {
+            "NaN"
+        } else if n > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        };
+        Err(JError::new(
+            "D1001",
+            format!("Number out of range: {js}"),
+            0,
+        ))
     }
+}
+
+/// `$formatNumber`, `$formatBase`, the URL codecs and `$clone`.
+fn formatting(name: &str, args: &[Val]) -> R {
+    use super::format;
+    if name == "clone" {
+        return Ok(arg(args, 0));
+    }
+    if name == "formatNumber" || name == "formatBase" {
+        let Some(n) = num_arg(args, 0, name)? else {
+            return Ok(Val::Undef);
+        };
+        if name == "formatBase" {
+            let radix = num_arg(args, 1, name)?.unwrap_or(10.0);
+            return Ok(Val::str(&format::format_base(n, radix)?));
+        }
+        let picture = str_arg(args, 1, name)?.ok_or_else(|| arg_err(2, name))?;
+        return Ok(Val::str(&format::format_number(n, &picture)?));
+    }
+    let Some(s) = str_arg(args, 0, name)? else {
+        return Ok(Val::Undef);
+    };
+    Ok(Val::str(&match name {
+        "encodeUrl" => format::encode_url(&s, true),
+        "encodeUrlComponent" => format::encode_url(&s, false),
+        "decodeUrl" => format::decode_url(&s, true)?,
+        _ => format::decode_url(&s, false)?,
+    }))
 }
 
 /// JSONata `$round`: half to even at `precision` decimal places, shifting the decimal point
 /// in the number's text (so `$round(1.255, 2)` is `1.26`, not the binary `1.25`).
-fn round(n: f64, precision: i32) -> f64 {
+pub(crate) fn round_half_even(n: f64, precision: i32) -> f64 {
     let shift = |v: f64, p: i32| format!("{v}e{p}").parse::<f64>().unwrap_or(v);
     let x = shift(n, precision);
     let mut r = x.round();
@@ -382,7 +506,8 @@ fn to_number(v: &Val) -> R {
     }
 }
 
-/// A string that is a JSON number (and hex/octal/binary literals, as `$number` accepts).
+/// A string `$number` accepts: `-?digits(.digits)?(e[+-]?digits)?` (jsonata-js's test, so
+/// `"01"` is 1 and `" 2"` is refused) or a `0x`/`0o`/`0b` integer literal.
 fn parse_number(s: &str) -> Option<f64> {
     let radix = |p: &str, r: u32| {
         s.strip_prefix(p)
@@ -395,10 +520,21 @@ fn parse_number(s: &str) -> Option<f64> {
     {
         return Some(n);
     }
-    match serde_json::from_str::<serde_json::Value>(s.trim()) {
-        Ok(serde_json::Value::Number(n)) => n.as_f64(),
-        _ => None,
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let (mantissa, exp) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (mantissa, None),
+    };
+    let exp_ok = exp.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)));
+    if !(digits(int) && frac.is_none_or(digits) && exp_ok) {
+        return None;
     }
+    s.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
 fn aggregate(name: &str, args: &[Val]) -> R {
@@ -468,6 +604,13 @@ fn misc(name: &str, args: &[Val]) -> R {
             }
             Val::Undef
         }
+        "now" | "fromMillis" | "toMillis" if args.len() > usize::from(name != "now") => {
+            return Err(JError::new(
+                "U1003",
+                format!("flowc does not support picture strings or timezones in ${name}"),
+                0,
+            ))
+        }
         "now" => Val::str(&super::aws::now_iso()),
         "millis" => Val::Num(super::aws::now_millis() as f64),
         "fromMillis" => match num_arg(args, 0, name)? {
@@ -479,11 +622,8 @@ fn misc(name: &str, args: &[Val]) -> R {
         "toMillis" => match str_arg(args, 0, name)? {
             None => Val::Undef,
             Some(s) => Val::Num(super::aws::millis_from_iso(&s).ok_or_else(|| {
-                JError::new(
-                    "D3110",
-                    format!("The timestamp string {s} does not match the picture string"),
-                    0,
-                )
+                let msg = format!("The argument of the toMillis function must be an ISO 8601 formatted timestamp. Given {}", describe(&Val::Str(s.clone())));
+                JError::new("D3110", msg, 0)
             })? as f64),
         },
         _ => {
@@ -543,7 +683,12 @@ fn keys(a: &Val) -> Val {
     collapse(Val::seq(out.iter().map(|k| Val::str(k)).collect()))
 }
 
+/// `$lookup(obj, key)`: the field of an object as it is; over an array of objects, the
+/// fields flattened into one sequence.
 fn lookup_all(a: &Val, key: &str) -> Val {
+    if let Val::Obj(m) = a {
+        return m.get(key).cloned().unwrap_or(Val::Undef);
+    }
     let mut out = Vec::new();
     for it in a.items() {
         if let Val::Obj(m) = it {
@@ -687,32 +832,46 @@ fn sort(ev: &Evaluator, a: Val, f: &Val, input: &Val) -> R {
     if a.is_undef() {
         return Ok(Val::Undef);
     }
-    let mut items = a.items();
-    let mut err = None;
-    if f.is_undef() {
-        items.sort_by(|x, y| {
-            compare_values(x, y).unwrap_or_else(|e| {
-                err.get_or_insert(e);
-                Ordering::Equal
-            })
-        });
+    let items = a.items();
+    let sorted = if f.is_undef() {
+        merge_sort(items, &mut |x, y| {
+            Ok(compare_values(x, y)? == Ordering::Greater)
+        })?
     } else {
-        // `f(a, b)` true means a goes after b (jsonata-js merge sort contract).
-        items.sort_by(
-            |x, y| match ev.apply(f, vec![x.clone(), y.clone()], input) {
-                Ok(r) if boolean(&r) => Ordering::Greater,
-                Ok(_) => Ordering::Less,
-                Err(e) => {
-                    err.get_or_insert(e);
-                    Ordering::Equal
-                }
-            },
-        );
+        // `f(a, b)` true means a goes after b (the jsonata-js comparator contract).
+        merge_sort(items, &mut |x, y| {
+            Ok(boolean(&ev.apply(f, vec![x.clone(), y.clone()], input)?))
+        })?
+    };
+    Ok(Val::array(sorted))
+}
+
+/// Stable merge sort with a fallible "goes after" test (never panics on inconsistent
+/// comparators, unlike `slice::sort_by`).
+pub(crate) fn merge_sort<T: Clone>(
+    items: Vec<T>,
+    after: &mut dyn FnMut(&T, &T) -> Result<bool, JError>,
+) -> Result<Vec<T>, JError> {
+    if items.len() <= 1 {
+        return Ok(items);
     }
-    match err {
-        Some(e) => Err(e),
-        None => Ok(Val::array(items)),
+    let mut left = items;
+    let right = left.split_off(left.len() / 2);
+    let (left, right) = (merge_sort(left, after)?, merge_sort(right, after)?);
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let (mut i, mut j) = (0, 0);
+    while i < left.len() && j < right.len() {
+        if after(&left[i], &right[j])? {
+            out.push(right[j].clone());
+            j += 1;
+        } else {
+            out.push(left[i].clone());
+            i += 1;
+        }
     }
+    out.extend_from_slice(&left[i..]);
+    out.extend_from_slice(&right[j..]);
+    Ok(out)
 }
 
 /// JSONata truthiness (`$boolean`): empty strings, zero, null, empty arrays and objects,
@@ -747,9 +906,10 @@ pub(crate) fn deep_equal(a: &Val, b: &Val) -> bool {
     }
 }
 
-/// Orders two numbers or two strings (`$sort`, order-by).
+/// Orders two numbers or two strings (`$sort`, order-by); undefined sorts last.
 ///
-/// Errors: `T2008` when the values are not both numbers or both strings.
+/// Errors: `T2008` when a value is neither a number nor a string, `T2007` when one is a
+/// number and the other a string.
 pub(crate) fn compare_values(a: &Val, b: &Val) -> Result<Ordering, JError> {
     match (a, b) {
         (Val::Num(x), Val::Num(y)) => Ok(x.partial_cmp(y).unwrap_or(Ordering::Equal)),
@@ -757,6 +917,14 @@ pub(crate) fn compare_values(a: &Val, b: &Val) -> Result<Ordering, JError> {
         (Val::Undef, Val::Undef) => Ok(Ordering::Equal),
         (Val::Undef, _) => Ok(Ordering::Greater),
         (_, Val::Undef) => Ok(Ordering::Less),
+        (Val::Num(_) | Val::Str(_), Val::Num(_) | Val::Str(_)) => {
+            let msg = format!(
+                "Type mismatch when comparing values {} and {} in order-by clause",
+                describe(a),
+                describe(b)
+            );
+            Err(JError::new("T2007", msg, 0))
+        }
         _ => Err(JError::new(
             "T2008",
             "The expressions within an order-by clause must evaluate to numeric or string values",

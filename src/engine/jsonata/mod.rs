@@ -2,7 +2,7 @@
 //! `Output`, `Assign`, `Condition`, `Items`, `TimeoutSeconds`, … evaluated with `$states`
 //! (`input`, `result`, `errorOutput`, `context`) and the workflow variables bound.
 //!
-//! Our own JSONata 2.x implementation (lexer → Pratt parser → evaluator over [`Val`] values
+//! Our own JSONata 2.x implementation (lexer → Pratt parser → evaluator over run-time values
 //! converted from `serde_json::Value` with key order kept), plus the functions AWS adds
 //! (`$partition`, `$range`, `$hash`, `$random`, `$uuid`, `$parse`). The crate `jsonata-rs`
 //! was evaluated and not used: unordered objects, input passed as text and re-parsed on every
@@ -14,18 +14,47 @@
 //! nothing (undefined).`; the executor prefixes the state sentence (`An error occurred while
 //! executing the state 'S' (entered at the event id #N). `).
 //!
+//! Use from the executor: `Arguments`, `Output`, `Assign`, `ItemSelector`, `Items` (and a
+//! literal `Condition: true`) go through [`evaluate_template`] with the field name (`Output`,
+//! `Assign`, `Choices[0]/Condition`, …); then check types (e.g. `Items` must be an array:
+//! [`unexpected_type`]). Single-expression fields (`TimeoutSeconds`, `Seconds`, `Timestamp`)
+//! can use [`evaluate_field`] on [`expression_text`]. [`validate`] serves definition-time
+//! checks. `$random()`/`$uuid()` are deterministic after [`set_random_seed`], `$now()` and
+//! `$millis()` follow [`set_clock_millis`] (both per thread).
+//!
 //! Parsed expressions are cached per thread (keyed by the expression text), so a Map state
 //! evaluating one expression per item parses it once.
+//!
+//! Supported: literals, paths with predicates (`a[0]`, `a[-1]`, `a[b > 1]`, `a[]`), wildcards
+//! `*` and `**`, array constructors and ranges `[1..5]`, object constructors `{k: v}` and
+//! grouping `a{k: v}`, order-by `a^(>k)`, arithmetic, `&`, comparisons, `in`, `and`/`or`,
+//! `? :`, `?:`, `??`, blocks `( ; )` with `:=`, `function($x){…}` (signatures skipped),
+//! partial application `$f(?, 1)`, `~>`, regex literals `/re/im`; functions `$string`
+//! `$length` `$substring` `$substringBefore` `$substringAfter` `$uppercase` `$lowercase`
+//! `$trim` `$pad` `$contains` `$split` `$join` `$replace` `$match` `$base64encode`
+//! `$base64decode` `$number` `$abs` `$floor` `$ceil` `$round` `$power` `$sqrt` `$sum` `$max`
+//! `$min` `$average` `$count` `$boolean` `$not` `$exists` `$append` `$reverse` `$sort`
+//! `$distinct` `$zip` `$keys` `$lookup` `$spread` `$merge` `$each` `$sift` `$error` `$assert`
+//! `$type` `$map` `$filter` `$reduce` `$single` `$shuffle` (identity) `$now` `$millis`
+//! `$fromMillis` `$toMillis` (ISO 8601 only), `$formatNumber` (no exponents), `$formatBase`,
+//! `$encodeUrl` `$encodeUrlComponent` `$decodeUrl` `$decodeUrlComponent` `$clone`, and AWS's
+//! six.
+//!
+//! Not supported (a call is `T1006`, syntax is `S02xx`): the parent operator `%`, focus and
+//! index bindings `@`/`#`, the transform `|…|…|`, `$formatInteger`, `$parseInteger`,
+//! `$eval` (AWS disables it too), date picture strings, function-valued `$replace` replacements,
+//! signature checking; integers beyond 2^53 lose precision (numbers are doubles).
 
 mod aws;
 mod error;
 mod eval;
+mod format;
 mod functions;
 mod lexer;
 mod parser;
 mod value;
 
-pub use aws::set_random_seed;
+pub use aws::{set_clock_millis, set_random_seed};
 pub use error::JError;
 
 use crate::engine::vars::Vars;
@@ -186,6 +215,27 @@ pub fn json_type(v: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",
+    }
+}
+
+/// Checks expression text `expr` as AWS does when a state machine is created: it must parse
+/// (`INVALID_JSONATA_EXPRESSION`), and it must not read the top-level context, which AWS leaves
+/// empty: a path starting with a field name (`phone` rather than `$states.input.phone`) or `$$`
+/// (`UNSUPPORTED_JSONATA_EXPRESSION`). Names in later path steps, predicates, sort terms and
+/// grouping bodies are fine; lambda bodies and object constructors see the top-level context.
+///
+/// Errors: the message AWS puts after the location, e.g. `UNSUPPORTED_JSONATA_EXPRESSION:
+/// Reference to 'phone' at the top level is not supported.` (wording as reported by
+/// emulators measured against AWS; not in our corpus).
+pub fn validate(expr: &str) -> Result<(), String> {
+    let node =
+        parser::parse(expr).map_err(|e| format!("INVALID_JSONATA_EXPRESSION: {}", e.message))?;
+    match parser::top_level_reference(&node) {
+        None => Ok(()),
+        Some(name) if name == "$$" => Err("UNSUPPORTED_JSONATA_EXPRESSION: Reference to '$$' is not supported.".into()),
+        Some(name) => Err(format!(
+            "UNSUPPORTED_JSONATA_EXPRESSION: Reference to '{name}' at the top level is not supported."
+        )),
     }
 }
 

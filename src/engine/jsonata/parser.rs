@@ -100,6 +100,7 @@ pub(crate) fn parse(src: &str) -> Result<Node, JError> {
         tokens,
         pos: 0,
         end: src.chars().count(),
+        depth: 0,
     };
     let node = p.expression(0)?;
     match p.tokens.get(p.pos) {
@@ -112,20 +113,25 @@ pub(crate) fn parse(src: &str) -> Result<Node, JError> {
     }
 }
 
+/// Deepest nesting the parser accepts: above AWS's evaluation ceiling (100), so every
+/// expression AWS can run parses, while absurd nesting is an error, not a stack overflow.
+const MAX_PARSE_DEPTH: usize = 300;
+
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     end: usize,
+    depth: usize,
 }
 
+/// A token's value as jsonata-js quotes it in messages (`JSON.stringify` of the value).
 fn describe(t: &Tok) -> String {
+    let quote = |s: &str| serde_json::Value::String(s.to_string()).to_string();
     match t {
-        Tok::Num(n) => format!("{n}"),
-        Tok::Str(s) => format!("\"{s}\""),
-        Tok::Name(s) => s.clone(),
-        Tok::Var(s) => format!("${s}"),
-        Tok::Regex(p, _) => format!("/{p}/"),
-        Tok::Op(o) => (*o).to_string(),
+        Tok::Num(n) => super::value::js_number(*n),
+        Tok::Str(s) | Tok::Name(s) | Tok::Var(s) => quote(s),
+        Tok::Regex(p, _) => quote(p),
+        Tok::Op(o) => quote(o),
     }
 }
 
@@ -161,13 +167,7 @@ impl Parser {
     fn next(&mut self) -> Result<Token, JError> {
         let t = self.tokens.get(self.pos).cloned();
         self.pos += 1;
-        t.ok_or_else(|| {
-            JError::new(
-                "S0203",
-                "Expected expression before end of expression",
-                self.end,
-            )
-        })
+        t.ok_or_else(|| JError::new("S0207", "Unexpected end of expression", self.end))
     }
 
     fn is_op(&self, op: &str) -> bool {
@@ -187,13 +187,24 @@ impl Parser {
             )),
             Some(t) => Err(JError::new(
                 "S0202",
-                format!("Expected \"{op}\", got \"{}\"", describe(&t.tok)),
+                format!("Expected \"{op}\", got {}", describe(&t.tok)),
                 t.pos,
             )),
         }
     }
 
     fn expression(&mut self, rbp: u8) -> Result<Node, JError> {
+        if self.depth >= MAX_PARSE_DEPTH {
+            let msg = "Syntax error: expression nested too deeply";
+            return Err(JError::new("S0201", msg, self.end));
+        }
+        self.depth += 1;
+        let r = self.expression_inner(rbp);
+        self.depth -= 1;
+        r
+    }
+
+    fn expression_inner(&mut self, rbp: u8) -> Result<Node, JError> {
         let t = self.next()?;
         let mut left = self.nud(t)?;
         while let Some(tok) = self.peek() {
@@ -212,22 +223,17 @@ impl Parser {
             Tok::Str(s) => Ok(Node::Str(s.into())),
             Tok::Regex(p, f) => regex_node(&p, &f, t.pos),
             Tok::Var(v) => Ok(Node::Var(v)),
-            Tok::Name(n) => self.name_nud(n, t.pos),
+            Tok::Name(n) => self.name_nud(n),
             Tok::Op(op) => self.op_nud(op, t.pos),
         }
     }
 
-    fn name_nud(&mut self, n: String, pos: usize) -> Result<Node, JError> {
+    fn name_nud(&mut self, n: String) -> Result<Node, JError> {
         match n.as_str() {
             "true" => Ok(Node::Bool(true)),
             "false" => Ok(Node::Bool(false)),
             "null" => Ok(Node::Null),
             "function" | "λ" if self.is_op("(") => self.lambda(),
-            "and" | "or" | "in" => Err(JError::new(
-                "S0211",
-                format!("The symbol {n} cannot be used as a unary operator"),
-                pos,
-            )),
             _ => Ok(path_of(Node::Name(n))),
         }
     }
@@ -484,6 +490,44 @@ fn regex_node(pattern: &str, flags: &str, pos: usize) -> Result<Node, JError> {
         .map_err(|e| JError::new("S0302", format!("Invalid regular expression: {e}"), pos))
 }
 
+/// The first reference to the top-level context in `node`: a path starting with a field name
+/// (`"phone"`, `"*"`, `"**"`) or `$$` (`"$$"`). AWS evaluates expressions without a context
+/// item, so such references are refused when a definition is created.
+pub(crate) fn top_level_reference(node: &Node) -> Option<String> {
+    let top = |n: &Node| top_level_reference(n);
+    let any = |ns: &mut dyn Iterator<Item = &Node>| {
+        ns.map(top_level_reference).find(Option::is_some).flatten()
+    };
+    match node {
+        Node::Var(v) if v == "$" => Some("$$".into()),
+        Node::Path(steps, _) => {
+            let first = steps.first()?;
+            match &first.node {
+                Node::Name(n) => Some(n.clone()),
+                Node::Wildcard => Some("*".into()),
+                Node::Descendants => Some("**".into()),
+                other => top(other),
+            }
+        }
+        Node::Neg(a) | Node::Bind(_, a) => top(a),
+        Node::Bin(_, a, b)
+        | Node::And(a, b)
+        | Node::Or(a, b)
+        | Node::Elvis(a, b)
+        | Node::Coalesce(a, b)
+        | Node::Chain(a, b) => top(a).or_else(|| top(b)),
+        Node::Cond(c, t, e) => top(c)
+            .or_else(|| top(t))
+            .or_else(|| e.as_deref().and_then(top)),
+        Node::Array(items) | Node::Block(items) => any(&mut items.iter()),
+        Node::Object(pairs) => any(&mut pairs.iter().flat_map(|(k, v)| [k, v])),
+        Node::Call(f, args) => top(f).or_else(|| any(&mut args.iter())),
+        Node::Lambda(l) => top(&l.body),
+        Node::Filter(e, _) | Node::Group(e, _) | Node::Sort(e, _) => top(e),
+        _ => None,
+    }
+}
+
 fn path_of(node: Node) -> Node {
     Node::Path(
         vec![Step {
@@ -562,7 +606,7 @@ mod tests {
 
     #[test]
     fn syntax_errors_have_codes() {
-        assert_eq!(parse("1 +").map(|_| ()).map_err(|e| e.code), Err("S0203"));
+        assert_eq!(parse("1 +").map(|_| ()).map_err(|e| e.code), Err("S0207"));
         assert_eq!(parse("(1").map(|_| ()).map_err(|e| e.code), Err("S0203"));
         assert_eq!(parse("1 2").map(|_| ()).map_err(|e| e.code), Err("S0201"));
     }

@@ -57,6 +57,11 @@ fn paths_over_states_and_variables() {
     assert_eq!(ev("$states.input.nested.k.v"), Some(json!(true)));
     assert_eq!(ev("$states.context.Execution.Name"), Some(json!("run-1")));
     assert_eq!(ev("$states.input.missing"), None);
+    assert_eq!(
+        evaluate("$.and.or", &json!({}), &Vars::new()),
+        Ok(None),
+        "keywords as field names"
+    );
     assert_eq!(ev("$x"), Some(json!(10)));
     assert_eq!(ev("$obj.f"), Some(json!("g")));
     assert_eq!(ev("$doesNotExist"), None);
@@ -110,6 +115,12 @@ fn operators() {
     assert_eq!(ev("$states.input.missing + 1"), None);
     assert_eq!(ev("'b' in ['a', 'b']"), Some(json!(true)));
     assert_eq!(ev("[1..4]"), Some(json!([1, 2, 3, 4])));
+    assert_eq!(
+        ev("($a := [1, 2]; [$a, 3, [4]])"),
+        Some(json!([1, 2, 3, [4]])),
+        "arrays flatten into constructors"
+    );
+    assert_eq!(ev("[$states.input.one]"), Some(json!([5])));
     assert_eq!(ev("$x > 5 ? 'big' : 'small'"), Some(json!("big")));
     assert_eq!(ev("$x < 5 ? 'big'"), None);
     assert_eq!(ev("$states.input.missing ?? 'dflt'"), Some(json!("dflt")));
@@ -194,6 +205,10 @@ fn string_functions() {
     assert_eq!(ev("$join(['a','b'], '-')"), Some(json!("a-b")));
     assert_eq!(ev("$replace('a-b-c', '-', '+')"), Some(json!("a+b+c")));
     assert_eq!(ev("$replace('abc', /b/, 'X')"), Some(json!("aXc")));
+    assert_eq!(
+        ev("$replace('John Smith', /(\\w+)\\s(\\w+)/, '$2, $1b $$')"),
+        Some(json!("Smith, Johnb $"))
+    );
     assert_eq!(ev("$pad('7', -3, '0')"), Some(json!("007")));
     assert_eq!(
         ev("$contains(\"hello$world\", /^hello\\$/)"),
@@ -204,6 +219,12 @@ fn string_functions() {
         Some(json!(false))
     );
     assert_eq!(ev("$base64decode($base64encode('hi'))"), Some(json!("hi")));
+    assert_eq!(
+        ev("$match('a1b22', /[0-9]+/)"),
+        Some(
+            json!([{"match": "1", "index": 1, "groups": []}, {"match": "22", "index": 3, "groups": []}])
+        )
+    );
 }
 
 #[test]
@@ -224,6 +245,14 @@ fn numeric_and_aggregate_functions() {
         Some(json!("241.26"))
     );
     assert_eq!(
+        ev("$formatNumber(1234.5, '#,##0.00')"),
+        Some(json!("1,234.50"))
+    );
+    assert_eq!(
+        ev("$formatBase(10, 2) & ' ' & $encodeUrlComponent('a b') & $clone(1)"),
+        Some(json!("1010 a%20b1"))
+    );
+    assert_eq!(
         ev("$abs(-2) + $floor(1.5) + $ceil(1.2) + $power(2, 3) + $sqrt(16)"),
         Some(json!(17))
     );
@@ -237,6 +266,11 @@ fn object_array_and_boolean_functions() {
     );
     assert_eq!(ev("$keys({'a': 1, 'b': 2})"), Some(json!(["a", "b"])));
     assert_eq!(ev("$lookup({'a': 1}, 'a')"), Some(json!(1)));
+    assert_eq!(ev("$lookup({'a': [1]}, 'a')"), Some(json!([1])));
+    assert_eq!(
+        ev("$lookup([{'a': [1]}, {'a': 2}], 'a')"),
+        Some(json!([1, 2]))
+    );
     assert_eq!(ev("$append([1], 2)"), Some(json!([1, 2])));
     assert_eq!(ev("$reverse([1, 2])"), Some(json!([2, 1])));
     assert_eq!(ev("$sort([3, 1, 2])"), Some(json!([1, 2, 3])));
@@ -278,6 +312,10 @@ fn object_array_and_boolean_functions() {
         Some(json!("arrayobjectnumber"))
     );
     assert_eq!(ev("$toMillis($fromMillis(1000))"), Some(json!(1000)));
+    assert!(
+        err("$fromMillis(0, '[Y]')").starts_with("U1003"),
+        "pictures are refused, not ignored"
+    );
 }
 
 #[test]
@@ -342,6 +380,20 @@ fn seeded_random_and_uuid_are_deterministic() {
             .unwrap_or_default();
     assert_eq!(u.len(), 36);
     assert_eq!(&u[14..15], "4");
+}
+
+#[test]
+fn clock_can_be_pinned() {
+    set_clock_millis(Some(1_700_000_000_123));
+    let now = (ev("$now()"), ev("$millis()"));
+    set_clock_millis(None);
+    assert_eq!(
+        now,
+        (
+            Some(json!("2023-11-14T22:13:20.123Z")),
+            Some(json!(1_700_000_000_123i64))
+        )
+    );
 }
 
 #[test]
@@ -416,5 +468,69 @@ fn deep_recursion_is_an_error_not_a_crash() {
     assert!(
         err(&format!("{sum100}+1")).starts_with("U1001"),
         "and refuses 101"
+    );
+}
+
+#[test]
+fn validation_refuses_top_level_context_references() {
+    assert_eq!(validate("$states.input.items[value > 3].name"), Ok(()));
+    assert_eq!(
+        validate("$map($states.input.a, function($x){ $x.b })"),
+        Ok(())
+    );
+    assert_eq!(
+        validate("phone"),
+        Err("UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone' at the top level is not supported.".into())
+    );
+    assert_eq!(
+        validate("$map($states.input.a, function($x){ b })").map_err(|e| e.contains("'b'")),
+        Err(true)
+    );
+    assert_eq!(
+        validate("{'k': v}").map_err(|e| e.contains("'v'")),
+        Err(true)
+    );
+    assert_eq!(
+        validate("$$.a"),
+        Err("UNSUPPORTED_JSONATA_EXPRESSION: Reference to '$$' is not supported.".into())
+    );
+    assert!(validate("a[1,2)").is_err_and(|e| e.starts_with("INVALID_JSONATA_EXPRESSION")));
+}
+
+#[test]
+fn ten_thousand_map_items_evaluate_quickly() {
+    let template = json!({"v": "{% $states.input.value * 2 %}", "name": "{% $uppercase($states.input.name) & '-' & $x %}"});
+    let vars = vars();
+    let start = std::time::Instant::now();
+    for i in 0..10_000 {
+        let states = json!({"input": {"value": i, "name": "item"}, "context": {"Map": {"Item": {"Index": i}}}});
+        let out = evaluate_template(&template, &states, &vars, "ItemSelector");
+        assert_eq!(out, Ok(json!({"v": i * 2, "name": "ITEM-10"})));
+    }
+    let took = start.elapsed();
+    // Generous bound for an unoptimised build on a shared machine; parsing once per thread
+    // keeps this around 0.5 s unoptimised.
+    assert!(took.as_secs() < 10, "took {took:?}");
+}
+
+#[test]
+fn hostile_arguments_are_errors_or_values_never_panics() {
+    assert_eq!(ev("$substring('abc', -1e300)"), Some(json!("abc")));
+    assert_eq!(ev("$substring('abc', 1, 1e300)"), Some(json!("bc")));
+    assert_eq!(ev("['a','b'][-1e300]"), None);
+    assert!(err("$pad('a', -1e300)").contains("memory limit"));
+    assert_eq!(
+        ev("$range(-9e18, 9e18, 9e18)"),
+        Some(json!([-9e18, 0, 9e18]))
+    );
+    let deep = format!("{}1{}", "(".repeat(250), ")".repeat(250));
+    assert!(
+        err(&deep).starts_with("U1001"),
+        "evaluation depth, not a crash"
+    );
+    let deeper = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
+    assert!(
+        err(&deeper).starts_with("S0201"),
+        "parse depth, not a crash"
     );
 }
