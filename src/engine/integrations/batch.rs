@@ -6,7 +6,12 @@
 //! Functions writes it): `JobName`, `JobQueue`, `JobDefinition` (recorded in the result),
 //! `ContainerOverrides.Command` (argv, exec'd directly, no shell) and
 //! `ContainerOverrides.Environment` (`[{"Name", "Value"}]`, added to the parent environment).
-//! The image, resources and retry strategy are ignored locally.
+//! Also honoured as AWS Batch does: `Parameters` (an argument `Ref::name` becomes the value
+//! of `name`), `RetryStrategy.Attempts` (1–10 runs until one exits 0; `EvaluateOnExit` is
+//! not read), `Timeout.AttemptDurationSeconds` (the attempt is killed, `StatusReason` "Job
+//! attempt duration exceeded timeout"), and the variables `AWS_BATCH_JOB_ID`,
+//! `AWS_BATCH_JQ_NAME`, `AWS_BATCH_JOB_ATTEMPT` (1-based). The image, resources and array
+//! properties are ignored locally.
 //!
 //! The process runs in its own process group; dropping the task future (cancellation, state
 //! timeout enforced by the executor) kills the whole group with `SIGKILL`, and so does the
@@ -31,7 +36,7 @@ use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
 /// `Resource` of a Batch job Step Functions waits for.
@@ -43,6 +48,8 @@ pub const SUBMIT_JOB: &str = "arn:aws:states:::batch:submitJob";
 pub const ESSENTIAL_EXITED: &str = "Essential container in task exited";
 /// `StatusReason` AWS Batch gives a job whose container could not start.
 pub const FAILED_TO_START: &str = "Task failed to start";
+/// `StatusReason` AWS Batch gives an attempt stopped by `Timeout.AttemptDurationSeconds`.
+pub const TIMED_OUT: &str = "Job attempt duration exceeded timeout";
 
 /// Which output stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +182,12 @@ struct Job {
     queue_arn: String,
     definition_arn: String,
     created_at: u64,
+    /// `Parameters` of the request (substituted for `Ref::name` command arguments).
+    batch_parameters: Value,
+    /// `RetryStrategy.Attempts` (1 to 10, default 1).
+    max_attempts: u32,
+    /// `Timeout.AttemptDurationSeconds`.
+    timeout: Option<u64>,
 }
 
 impl Job {
@@ -203,7 +216,8 @@ impl Job {
                     .into(),
             )
         })?;
-        let command = read_command(overrides)?;
+        let batch_parameters = p.get("Parameters").cloned().unwrap_or_else(|| json!({}));
+        let command = substitute_refs(read_command(overrides)?, &batch_parameters);
         let environment = read_environment(overrides)?;
         let cwd = match &opts.cwd {
             Some(d) => d.clone(),
@@ -217,6 +231,9 @@ impl Job {
             definition_arn: to_arn(&arn_base, "job-definition", &job_definition, true),
             id,
             created_at: now_ms(),
+            batch_parameters,
+            max_attempts: retry_attempts(p)?,
+            timeout: attempt_timeout(p)?,
             spec: JobSpec {
                 job_name,
                 job_queue,
@@ -234,78 +251,91 @@ impl Job {
         json!({"JobArn": self.arn, "JobId": self.id, "JobName": self.spec.job_name})
     }
 
-    /// Runs the job to its end: the job description on exit code 0, `States.TaskFailed`
-    /// with the FAILED job description as cause otherwise.
+    /// Runs the job to its end, retrying per `RetryStrategy.Attempts`: the job description
+    /// when an attempt exits with code 0, `States.TaskFailed` with the FAILED job description
+    /// as cause otherwise.
     async fn run(mut self, opts: &BatchOptions) -> Result<Value, StatesError> {
         if let Some(hook) = &opts.hook {
             if let Err(reason) = hook.prepare(&mut self.spec) {
                 return Err(self.start_failure(reason));
             }
         }
-        let started_at = now_ms();
-        let outcome = run_process(&self.spec, opts).await;
-        let stopped_at = now_ms();
-        match outcome {
-            Err(reason) => Err(self.start_failure(reason)),
-            Ok((code, tail)) => {
-                let desc = self.description(Some(code), started_at, stopped_at, &tail);
-                if code == 0 {
-                    Ok(desc)
-                } else {
-                    Err(StatesError::new("States.TaskFailed", desc.to_string()))
+        let mut attempts = vec![];
+        for n in 1..=self.max_attempts {
+            let started = now_ms();
+            let outcome = run_process(&self.spec, opts, &self.attempt_env(n), self.timeout).await;
+            let stopped = now_ms();
+            match outcome {
+                Err(reason) => return Err(self.start_failure(reason)),
+                Ok(o) => {
+                    let done = o.code == 0 && !o.timed_out;
+                    attempts.push(Attempt {
+                        outcome: o,
+                        started,
+                        stopped,
+                    });
+                    if done {
+                        break;
+                    }
                 }
             }
         }
+        let desc = self.description(&attempts);
+        match desc["Status"] == "SUCCEEDED" {
+            true => Ok(desc),
+            false => Err(StatesError::new("States.TaskFailed", desc.to_string())),
+        }
+    }
+
+    /// The variables AWS Batch sets in a job's container (attempt `n`, 1-based).
+    fn attempt_env(&self, n: u32) -> Vec<(String, String)> {
+        vec![
+            ("AWS_BATCH_JOB_ID".into(), self.id.clone()),
+            (
+                "AWS_BATCH_JQ_NAME".into(),
+                base_name(&self.spec.job_queue).into(),
+            ),
+            ("AWS_BATCH_JOB_ATTEMPT".into(), n.to_string()),
+        ]
     }
 
     /// `States.TaskFailed` for a job whose process never started.
     fn start_failure(&self, reason: String) -> StatesError {
         let now = now_ms();
-        let mut desc = self.description(None, now, now, &[]);
+        let mut desc = self.description(&[]);
         desc["Status"] = json!("FAILED");
         desc["StatusReason"] = json!(FAILED_TO_START);
         desc["Container"]["Reason"] = json!(format!("CannotStartContainerError: {reason}"));
-        desc["Attempts"][0]["StatusReason"] = json!(FAILED_TO_START);
+        desc["StartedAt"] = json!(now);
+        desc["StoppedAt"] = json!(now);
         StatesError::new("States.TaskFailed", desc.to_string())
     }
 
-    /// The `DescribeJobs` job description (PascalCase, as Step Functions returns it).
-    /// `exit_code` `None` means the process did not start.
-    fn description(
-        &self,
-        exit_code: Option<i32>,
-        started: u64,
-        stopped: u64,
-        tail: &[String],
-    ) -> Value {
-        let ok = exit_code == Some(0);
-        let log_stream = format!(
+    fn log_stream(&self) -> String {
+        format!(
             "{}/default/{}",
             base_name(&self.spec.job_definition),
             self.id
-        );
+        )
+    }
+
+    /// The `DescribeJobs` job description (PascalCase, as Step Functions returns it), from
+    /// the attempts run (none: the process did not start).
+    fn description(&self, attempts: &[Attempt]) -> Value {
+        let last = attempts.last();
+        let ok = last.is_some_and(|a| a.outcome.code == 0 && !a.outcome.timed_out);
         let mut container = Map::new();
         container.insert("Command".into(), json!(self.spec.command));
         container.insert("Environment".into(), env_json(&self.spec.environment));
-        if let Some(code) = exit_code {
-            container.insert("ExitCode".into(), json!(code));
+        if let Some(a) = last {
+            container.insert("ExitCode".into(), json!(a.outcome.code));
         }
-        container.insert("LogStreamName".into(), json!(log_stream));
-        if !ok && !tail.is_empty() {
-            container.insert("Reason".into(), json!(tail.join("\n")));
+        container.insert("LogStreamName".into(), json!(self.log_stream()));
+        if let Some(a) = last.filter(|a| !ok && !a.outcome.tail.is_empty()) {
+            container.insert("Reason".into(), json!(a.outcome.tail.join("\n")));
         }
-        let mut attempt_container = Map::new();
-        if let Some(code) = exit_code {
-            attempt_container.insert("ExitCode".into(), json!(code));
-        }
-        attempt_container.insert("LogStreamName".into(), json!(log_stream));
-        json!({
-            "Attempts": [{
-                "Container": attempt_container,
-                "StartedAt": started,
-                "StatusReason": ESSENTIAL_EXITED,
-                "StoppedAt": stopped,
-            }],
+        let mut desc = json!({
+            "Attempts": attempts.iter().map(|a| self.attempt_json(a)).collect::<Vec<_>>(),
             "Container": container,
             "CreatedAt": self.created_at,
             "DependsOn": [],
@@ -314,14 +344,102 @@ impl Job {
             "JobId": self.id,
             "JobName": self.spec.job_name,
             "JobQueue": self.queue_arn,
-            "Parameters": {},
-            "StartedAt": started,
+            "Parameters": self.batch_parameters,
             "Status": if ok { "SUCCEEDED" } else { "FAILED" },
-            "StatusReason": ESSENTIAL_EXITED,
-            "StoppedAt": stopped,
+            "StatusReason": last.map(|a| status_reason(&a.outcome)).unwrap_or(FAILED_TO_START),
             "Tags": {},
+        });
+        if let Some(a) = last {
+            desc["StartedAt"] = json!(a.started);
+            desc["StoppedAt"] = json!(a.stopped);
+        }
+        if self.max_attempts > 1 {
+            desc["RetryStrategy"] = json!({"Attempts": self.max_attempts});
+        }
+        if let Some(t) = self.timeout {
+            desc["Timeout"] = json!({"AttemptDurationSeconds": t});
+        }
+        desc
+    }
+
+    fn attempt_json(&self, a: &Attempt) -> Value {
+        json!({
+            "Container": {"ExitCode": a.outcome.code, "LogStreamName": self.log_stream()},
+            "StartedAt": a.started,
+            "StatusReason": status_reason(&a.outcome),
+            "StoppedAt": a.stopped,
         })
     }
+}
+
+/// AWS Batch's `StatusReason` of an attempt.
+fn status_reason(o: &ProcessOutcome) -> &'static str {
+    if o.timed_out {
+        TIMED_OUT
+    } else {
+        ESSENTIAL_EXITED
+    }
+}
+
+/// One run of the job's process.
+struct Attempt {
+    outcome: ProcessOutcome,
+    started: u64,
+    stopped: u64,
+}
+
+/// How a process ended.
+struct ProcessOutcome {
+    /// Exit code (128 + signal when killed by a signal, as a shell reports it).
+    code: i32,
+    /// Last stderr lines.
+    tail: Vec<String>,
+    /// Killed because `Timeout.AttemptDurationSeconds` elapsed.
+    timed_out: bool,
+}
+
+/// `RetryStrategy.Attempts`: 1 to 10 (AWS Batch's range), default 1.
+fn retry_attempts(p: &Value) -> Result<u32, StatesError> {
+    match p.get("RetryStrategy").and_then(|r| r.get("Attempts")) {
+        None => Ok(1),
+        Some(v) => match v.as_u64() {
+            Some(n @ 1..=10) => Ok(n as u32),
+            _ => Err(bad_params(format!(
+                "'RetryStrategy.Attempts' must be an integer from 1 to 10, found {v}"
+            ))),
+        },
+    }
+}
+
+/// `Timeout.AttemptDurationSeconds`: at least 60 on AWS; any positive number locally.
+fn attempt_timeout(p: &Value) -> Result<Option<u64>, StatesError> {
+    match p
+        .get("Timeout")
+        .and_then(|t| t.get("AttemptDurationSeconds"))
+    {
+        None => Ok(None),
+        Some(v) => match v.as_u64() {
+            Some(n) if n > 0 => Ok(Some(n)),
+            _ => Err(bad_params(format!(
+                "'Timeout.AttemptDurationSeconds' must be a positive integer, found {v}"
+            ))),
+        },
+    }
+}
+
+/// Replaces each argument `Ref::name` by the string `Parameters.name`, as AWS Batch
+/// substitutes job parameters into the command.
+fn substitute_refs(command: Vec<String>, params: &Value) -> Vec<String> {
+    command
+        .into_iter()
+        .map(|arg| {
+            let value = arg
+                .strip_prefix("Ref::")
+                .and_then(|name| params.get(name))
+                .and_then(Value::as_str);
+            value.map(str::to_string).unwrap_or(arg)
+        })
+        .collect()
 }
 
 /// `ContainerOverrides.Command`: a non-empty array of strings.
@@ -426,12 +544,21 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Spawns the job's command in a new process group, streams its output, waits for it.
-/// Returns the exit code (128 + signal number when killed by a signal, as a shell reports)
-/// and the last stderr lines; `Err` when the process could not be spawned.
-async fn run_process(spec: &JobSpec, opts: &BatchOptions) -> Result<(i32, Vec<String>), String> {
-    let mut cmd = tokio::process::Command::new(&spec.command[0]);
-    cmd.args(&spec.command[1..])
+/// Spawns the job's command in a new process group (with `batch_env`, the variables AWS
+/// Batch sets), streams its output, waits for it or for `timeout` seconds (then kills the
+/// group). `Err` when the process could not be spawned.
+async fn run_process(
+    spec: &JobSpec,
+    opts: &BatchOptions,
+    batch_env: &[(String, String)],
+    timeout: Option<u64>,
+) -> Result<ProcessOutcome, String> {
+    let Some((program, args)) = spec.command.split_first() else {
+        return Err("the command is empty".into());
+    };
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .envs(batch_env.iter().map(|(k, v)| (k, v)))
         .envs(opts.env.iter().map(|(k, v)| (k, v)))
         .envs(spec.environment.iter().map(|(k, v)| (k, v)))
         .current_dir(&spec.cwd)
@@ -440,13 +567,9 @@ async fn run_process(spec: &JobSpec, opts: &BatchOptions) -> Result<(i32, Vec<St
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(|e| {
-        format!(
-            "cannot run {:?} in {}: {e}",
-            spec.command[0],
-            spec.cwd.display()
-        )
-    })?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {:?} in {}: {e}", program, spec.cwd.display()))?;
     let mut guard = GroupGuard(child.id().map(|p| p as i32));
     let out = child
         .stdout
@@ -456,7 +579,19 @@ async fn run_process(spec: &JobSpec, opts: &BatchOptions) -> Result<(i32, Vec<St
         .stderr
         .take()
         .map(|s| pump(s, Stream::Stderr, spec, opts, opts.stderr_tail_lines));
-    let status = child.wait().await;
+    let waited = match timeout {
+        Some(t) => tokio::time::timeout(Duration::from_secs(t), child.wait())
+            .await
+            .ok(),
+        None => Some(child.wait().await),
+    };
+    let (status, timed_out) = match waited {
+        Some(status) => (status, false),
+        None => {
+            guard.kill();
+            (child.wait().await, true)
+        }
+    };
     guard.kill();
     if let Some(h) = out {
         let _ = h.await;
@@ -465,8 +600,12 @@ async fn run_process(spec: &JobSpec, opts: &BatchOptions) -> Result<(i32, Vec<St
         Some(h) => h.await.unwrap_or_default(),
         None => vec![],
     };
-    let status = status.map_err(|e| format!("waiting for {:?} failed: {e}", spec.command[0]))?;
-    Ok((exit_code(status), tail))
+    let status = status.map_err(|e| format!("waiting for {program:?} failed: {e}"))?;
+    Ok(ProcessOutcome {
+        code: exit_code(status),
+        tail,
+        timed_out,
+    })
 }
 
 fn exit_code(status: std::process::ExitStatus) -> i32 {
@@ -488,19 +627,36 @@ fn pump<R: AsyncRead + Unpin + Send + 'static>(
     let sink = opts.sink.clone();
     let name = spec.job_name.clone();
     tokio::spawn(async move {
-        let mut lines = BufReader::new(stream).lines();
+        // Bytes, not `lines()`: invalid UTF-8 must not stop the reading (later lines would be
+        // lost and the job would get SIGPIPE).
+        let mut reader = BufReader::new(stream);
+        let mut buf = Vec::new();
         let mut tail = std::collections::VecDeque::new();
-        while let Ok(Some(line)) = lines.next_line().await {
+        while matches!(reader.read_until(b'\n', &mut buf).await, Ok(n) if n > 0) {
+            let line = String::from_utf8_lossy(&buf);
+            let line = line.trim_end_matches(['\n', '\r']).to_string();
+            buf.clear();
             emit(&sink, &name, which, &line);
             if keep > 0 {
                 if tail.len() == keep {
                     tail.pop_front();
                 }
-                tail.push_back(line);
+                tail.push_back(clip(line));
             }
         }
         tail.into_iter().collect()
     })
+}
+
+/// Most characters of one stderr line kept for the failure cause.
+const TAIL_LINE_CHARS: usize = 1000;
+
+/// `line` cut to [`TAIL_LINE_CHARS`] characters (marked with `…`).
+fn clip(line: String) -> String {
+    match line.char_indices().nth(TAIL_LINE_CHARS) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line,
+    }
 }
 
 fn emit(sink: &OutputSink, job: &str, which: Stream, line: &str) {
@@ -696,6 +852,98 @@ mod tests {
             .unwrap_err();
         let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
         assert_eq!(cause["Container"]["ExitCode"], 7);
+    }
+
+    #[tokio::test]
+    async fn retry_strategy_reruns_the_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = LocalBatch::new(BatchOptions {
+            sink: OutputSink::Discard,
+            cwd: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        });
+        let mut req = request(
+            SUBMIT_JOB_SYNC,
+            &["sh", "-c", "test \"$AWS_BATCH_JOB_ATTEMPT\" = 3"],
+        );
+        req.parameters["RetryStrategy"] = json!({"Attempts": 3});
+        let out = b.invoke(req).await.unwrap();
+        let attempts = out["Attempts"].as_array().unwrap();
+        assert_eq!(attempts.len(), 3);
+        assert_eq!(attempts[0]["Container"]["ExitCode"], 1);
+        assert_eq!(attempts[2]["Container"]["ExitCode"], 0);
+        assert_eq!(out["RetryStrategy"]["Attempts"], 3);
+    }
+
+    #[tokio::test]
+    async fn attempt_duration_timeout_fails_the_job() {
+        let mut req = request(SUBMIT_JOB_SYNC, &["sh", "-c", "sleep 30 & sleep 30"]);
+        req.parameters["Timeout"] = json!({"AttemptDurationSeconds": 1});
+        let started = std::time::Instant::now();
+        let err = quiet().invoke(req).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
+        assert_eq!(cause["Status"], "FAILED");
+        assert_eq!(cause["StatusReason"], TIMED_OUT);
+        assert_eq!(cause["Container"]["ExitCode"], 137);
+    }
+
+    #[tokio::test]
+    async fn parameters_and_batch_variables_reach_the_command() {
+        let mut req = request(
+            SUBMIT_JOB_SYNC,
+            &["sh", "-c", "test \"$1\" = v && test \"$AWS_BATCH_JQ_NAME\" = ml && test -n \"$AWS_BATCH_JOB_ID\"", "sh", "Ref::p"],
+        );
+        req.parameters["Parameters"] = json!({"p": "v"});
+        let out = quiet().invoke(req).await.unwrap();
+        assert_eq!(out["Parameters"], json!({"p": "v"}));
+        assert_eq!(out["Container"]["Command"][4], "v");
+    }
+
+    #[tokio::test]
+    async fn invalid_utf8_output_does_not_block_the_job() {
+        // 200 KiB of 0xff bytes (more than a pipe buffer) on stderr before its last line.
+        let script =
+            "head -c 204800 /dev/zero | tr '\\0' '\\377' >&2; echo >&2; echo last >&2; exit 2";
+        let batch = quiet();
+        let run = batch.invoke(request(SUBMIT_JOB_SYNC, &["sh", "-c", script]));
+        let err = tokio::time::timeout(Duration::from_secs(20), run)
+            .await
+            .unwrap()
+            .unwrap_err();
+        let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
+        let reason = cause["Container"]["Reason"].as_str().unwrap();
+        let lines: Vec<&str> = reason.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].chars().count(), TAIL_LINE_CHARS + 1);
+        assert_eq!(lines[1], "last");
+    }
+
+    struct Empty;
+    impl BatchHook for Empty {
+        fn prepare(&self, job: &mut JobSpec) -> Result<(), String> {
+            job.command.clear();
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn hook_emptying_the_command_fails_to_start() {
+        let b = LocalBatch::new(BatchOptions {
+            sink: OutputSink::Discard,
+            hook: Some(Arc::new(Empty)),
+            ..Default::default()
+        });
+        let err = b
+            .invoke(request(SUBMIT_JOB_SYNC, &["true"]))
+            .await
+            .unwrap_err();
+        let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
+        assert_eq!(cause["StatusReason"], FAILED_TO_START);
+        assert!(cause["Container"]["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("empty"));
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! - `arn:aws:states:::aws-sdk:s3:putObject` (`Bucket`, `Key`, `Body`: a string, any other
 //!   JSON value is written as its JSON text) → `{ETag, ServerSideEncryption}`;
 //! - `arn:aws:states:::aws-sdk:s3:headObject` → `getObject`'s result without `Body`;
+//! - `arn:aws:states:::aws-sdk:s3:copyObject` (`Bucket`, `Key`, `CopySource`:
+//!   `bucket/key`, URL-encoded) → `{CopyObjectResult: {ETag, LastModified}, …}`;
 //! - `arn:aws:states:::aws-sdk:s3:deleteObject` → `{}` (deleting a missing key succeeds, as
 //!   in S3);
 //! - `arn:aws:states:::aws-sdk:s3:listObjectsV2` (`Prefix`, `Delimiter`, `MaxKeys` (default
@@ -335,6 +337,7 @@ impl S3Integration {
 
 /// The S3 API actions served.
 const ACTIONS: &[&str] = &[
+    "copyObject",
     "getObject",
     "putObject",
     "headObject",
@@ -394,11 +397,52 @@ pub fn call(store: &S3Folder, action: &str, p: &Value) -> Result<Value, StatesEr
             Ok(json!({}))
         }
         "listObjectsV2" => list_json(store, &bucket, p),
+        "copyObject" => copy_object(store, &bucket, p),
         other => Err(StatesError::new(
             "States.TaskFailed",
             format!("the local S3 folder does not serve '{other}'"),
         )),
     }
+}
+
+/// `CopyObject`: `CopySource` is `source-bucket/source-key` (URL-encoded, optionally with a
+/// leading `/`).
+fn copy_object(store: &S3Folder, bucket: &str, p: &Value) -> Result<Value, StatesError> {
+    let source = string_param(p, "CopySource")?;
+    let source = percent_decode(source.trim_start_matches('/'));
+    let (src_bucket, src_key) = source
+        .split_once('/')
+        .ok_or_else(|| sdk_error("InvalidArgument", "Invalid copy source object key", 400))?;
+    let (bytes, _) = store.get_object(src_bucket, src_key)?;
+    let etag = store.put_object(bucket, &string_param(p, "Key")?, &bytes)?;
+    let info = store.head_object(bucket, &string_param(p, "Key")?)?;
+    Ok(json!({
+        "CopyObjectResult": {"ETag": etag, "LastModified": info.last_modified_text()},
+        "ServerSideEncryption": "AES256"
+    }))
+}
+
+/// Decodes `%XX` escapes (invalid ones are kept as written).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn list_json(store: &S3Folder, bucket: &str, p: &Value) -> Result<Value, StatesError> {
@@ -610,6 +654,29 @@ mod tests {
         let empty = call(&s, "listObjectsV2", &json!({"Bucket": "b"})).unwrap();
         assert!(empty.get("Contents").is_none());
         assert_eq!(empty["KeyCount"], 0);
+    }
+
+    #[test]
+    fn copy_object_and_temp_files_are_hidden() {
+        let (d, s) = store();
+        s.put_object("b", "a b/src", b"data").unwrap();
+        let out = call(
+            &s,
+            "copyObject",
+            &json!({"Bucket": "b", "Key": "dst", "CopySource": "/b/a%20b/src"}),
+        )
+        .unwrap();
+        assert_eq!(out["CopyObjectResult"]["ETag"], etag(b"data"));
+        assert_eq!(s.get_object("b", "dst").unwrap().0, b"data");
+        std::fs::write(d.path().join("b").join(format!("{TMP_MARK}x")), b"").unwrap();
+        let keys: Vec<String> = s
+            .list_objects("b", &ListRequest::default())
+            .unwrap()
+            .contents
+            .into_iter()
+            .map(|i| i.key)
+            .collect();
+        assert_eq!(keys, ["a b/src", "dst"]);
     }
 
     #[test]
