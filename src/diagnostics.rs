@@ -60,23 +60,43 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error with code `code` and `message`, no labels yet.
     pub fn error(code: &'static str, message: impl Into<String>) -> Self {
-        Diagnostic { code, severity: Severity::Error, message: message.into(), labels: vec![], help: None }
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            labels: vec![],
+            help: None,
+        }
     }
 
     /// A warning with code `code` and `message`, no labels yet.
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
-        Diagnostic { code, severity: Severity::Warning, message: message.into(), labels: vec![], help: None }
+        Diagnostic {
+            code,
+            severity: Severity::Warning,
+            message: message.into(),
+            labels: vec![],
+            help: None,
+        }
     }
 
     /// Adds the primary label.
     pub fn with_primary(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.labels.push(Label { span, message: message.into(), primary: true });
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+            primary: true,
+        });
         self
     }
 
     /// Adds a secondary label.
     pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.labels.push(Label { span, message: message.into(), primary: false });
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+            primary: false,
+        });
         self
     }
 
@@ -180,7 +200,10 @@ impl miette::Diagnostic for Report {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.diagnostic.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.diagnostic
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -193,7 +216,11 @@ impl miette::Diagnostic for Report {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
         Some(Box::new(self.diagnostic.labels.iter().map(|l| {
-            let text = if l.message.is_empty() { None } else { Some(l.message.clone()) };
+            let text = if l.message.is_empty() {
+                None
+            } else {
+                Some(l.message.clone())
+            };
             if l.primary {
                 miette::LabeledSpan::new_primary_with_span(text, l.span)
             } else {
@@ -205,7 +232,13 @@ impl miette::Diagnostic for Report {
 
 /// Renders diagnostics as text without colour at `width` columns (for snapshots and
 /// `NO_COLOR`), or with colour when `color` is true.
-pub fn render_human(file_name: &str, source: &str, diags: &[Diagnostic], color: bool, width: usize) -> String {
+pub fn render_human(
+    file_name: &str,
+    source: &str,
+    diags: &[Diagnostic],
+    color: bool,
+    width: usize,
+) -> String {
     let theme = if color {
         miette::GraphicalTheme::unicode()
     } else {
@@ -253,6 +286,11 @@ pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
     let before = source.get(..offset).unwrap_or(source);
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }

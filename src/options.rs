@@ -42,7 +42,12 @@ pub struct CompileOptions {
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        CompileOptions { with: vec![], max_workers: DEFAULT_MAX_WORKERS, deploy: DeployConfig::default(), explain: false }
+        CompileOptions {
+            with: vec![],
+            max_workers: DEFAULT_MAX_WORKERS,
+            deploy: DeployConfig::default(),
+            explain: false,
+        }
     }
 }
 
@@ -99,8 +104,11 @@ impl ConfigFile {
     /// Errors: E0602 with the TOML parser's message.
     pub fn parse(text: &str) -> Result<ConfigFile, Diagnostic> {
         toml::from_str(text).map_err(|e| {
-            Diagnostic::error("E0602", format!("flowc.toml is not valid: {}", e.message().trim()))
-                .with_help("see README.md, section \"Configuration\", for the keys")
+            Diagnostic::error(
+                "E0602",
+                format!("flowc.toml is not valid: {}", e.message().trim()),
+            )
+            .with_help("see README.md, section \"Configuration\", for the keys")
         })
     }
 }
@@ -126,15 +134,26 @@ pub fn parse_with(text: &str) -> Result<ast::Decorator, Diagnostic> {
     }
     let mut args = vec![];
     for part in rest.into_iter().flat_map(split_args) {
-        let (k, v) = part.split_once('=').ok_or_else(|| bad(&format!("argument `{part}` has no `=`")))?;
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| bad(&format!("argument `{part}` has no `=`")))?;
         let k = k.trim();
         if !is_ident(k) {
             return Err(bad(&format!("argument name `{k}` is not an identifier")));
         }
-        let value = serde_json::from_str(v.trim()).unwrap_or_else(|_| serde_json::Value::String(v.trim().to_string()));
-        args.push(ast::Arg { name: ident(k), value: literal(&value), span: Span::default() });
+        let value = serde_json::from_str(v.trim())
+            .unwrap_or_else(|_| serde_json::Value::String(v.trim().to_string()));
+        args.push(ast::Arg {
+            name: ident(k),
+            value: literal(&value),
+            span: Span::default(),
+        });
     }
-    Ok(ast::Decorator { name: ident(name), args, span: Span::default() })
+    Ok(ast::Decorator {
+        name: ident(name),
+        args,
+        span: Span::default(),
+    })
 }
 
 /// Splits `a=1,b=[1,2],c={"x":1}` on commas outside brackets and quotes.
@@ -165,7 +184,10 @@ fn is_ident(s: &str) -> bool {
 }
 
 fn ident(name: &str) -> ast::Ident {
-    ast::Ident { name: name.to_string(), span: Span::default() }
+    ast::Ident {
+        name: name.to_string(),
+        span: Span::default(),
+    }
 }
 
 /// A JSON value as an AST literal with empty spans.
@@ -183,11 +205,22 @@ pub fn literal(v: &serde_json::Value) -> ast::Literal {
         Value::Array(a) => K::List(a.iter().map(literal).collect()),
         Value::Object(o) => K::Object(
             o.iter()
-                .map(|(k, v)| (ast::StringLit { value: k.clone(), span: Span::default() }, literal(v)))
+                .map(|(k, v)| {
+                    (
+                        ast::StringLit {
+                            value: k.clone(),
+                            span: Span::default(),
+                        },
+                        literal(v),
+                    )
+                })
                 .collect(),
         ),
     };
-    ast::Literal { kind, span: Span::default() }
+    ast::Literal {
+        kind,
+        span: Span::default(),
+    }
 }
 
 #[cfg(test)]
@@ -204,7 +237,11 @@ mod tests {
     #[test]
     fn with_typed_and_bare_values() {
         let d = parse_with("batch:queue=ml,cpu=2,image=\"a:1\"").unwrap();
-        let vals: Vec<_> = d.args.iter().map(|a| (a.name.name.clone(), a.value.to_json())).collect();
+        let vals: Vec<_> = d
+            .args
+            .iter()
+            .map(|a| (a.name.name.clone(), a.value.to_json()))
+            .collect();
         assert_eq!(vals[0], ("queue".into(), serde_json::json!("ml")));
         assert_eq!(vals[1], ("cpu".into(), serde_json::json!(2)));
         assert_eq!(vals[2], ("image".into(), serde_json::json!("a:1")));
@@ -214,7 +251,10 @@ mod tests {
     fn with_nested_object_value() {
         let d = parse_with("environment:vars={\"A\":\"1\",\"B\":\"2\"}").unwrap();
         assert_eq!(d.args.len(), 1);
-        assert_eq!(d.args[0].value.to_json(), serde_json::json!({"A": "1", "B": "2"}));
+        assert_eq!(
+            d.args[0].value.to_json(),
+            serde_json::json!({"A": "1", "B": "2"})
+        );
     }
 
     #[test]
@@ -226,6 +266,11 @@ mod tests {
     #[test]
     fn config_rejects_unknown_keys() {
         assert!(ConfigFile::parse("[deploy]\njob_queue = \"q\"").is_ok());
-        assert_eq!(ConfigFile::parse("[deploy]\nqueue = \"q\"").unwrap_err().code, "E0602");
+        assert_eq!(
+            ConfigFile::parse("[deploy]\nqueue = \"q\"")
+                .unwrap_err()
+                .code,
+            "E0602"
+        );
     }
 }

@@ -17,7 +17,10 @@ pub struct Span {
 impl Span {
     /// A span from `start` to `end` (bytes). `end` is clamped to be at least `start`.
     pub fn new(start: usize, end: usize) -> Self {
-        Span { start, end: end.max(start) }
+        Span {
+            start,
+            end: end.max(start),
+        }
     }
 
     /// Length in bytes.
@@ -75,6 +78,10 @@ pub struct Spanned<T> {
 impl<T> Spanned<T> {
     /// A value written at `span` on the item itself.
     pub fn own(value: T, span: Span) -> Self {
-        Spanned { value, span, origin: Origin::Own }
+        Spanned {
+            value,
+            span,
+            origin: Origin::Own,
+        }
     }
 }

@@ -37,7 +37,12 @@ pub fn run(args: Args) -> i32 {
             Err(c) => return c,
         };
         let (_, diags) = flowc::check(&source, &opts);
-        common::print_diagnostics(args.error_format, &path.display().to_string(), &source, &diags);
+        common::print_diagnostics(
+            args.error_format,
+            &path.display().to_string(),
+            &source,
+            &diags,
+        );
         if diags.iter().any(|d| d.is_error()) {
             code = common::EXIT_USER;
         }

@@ -39,7 +39,10 @@ pub fn print_diagnostics(format: ErrorFormat, file: &str, source: &str, diags: &
     match format {
         ErrorFormat::Human => {
             let width = if stderr_color() { 100 } else { 80 };
-            eprint!("{}", diagnostics::render_human(file, source, diags, stderr_color(), width));
+            eprint!(
+                "{}",
+                diagnostics::render_human(file, source, diags, stderr_color(), width)
+            );
         }
         ErrorFormat::Json => {
             for d in diags {

@@ -23,7 +23,12 @@ pub fn run(args: Args) -> i32 {
         Err(c) => return c,
     };
     let (_, diags) = flowc::check(&source, &Default::default());
-    common::print_diagnostics(args.error_format, &args.file.display().to_string(), &source, &diags);
+    common::print_diagnostics(
+        args.error_format,
+        &args.file.display().to_string(),
+        &source,
+        &diags,
+    );
     if diags.iter().any(|d| d.is_error()) {
         return common::EXIT_USER;
     }

@@ -21,7 +21,13 @@ pub fn run(args: Args) -> i32 {
     let wanted = code.trim_start_matches("flowc::").to_ascii_uppercase();
     match codes.iter().find(|c| c.code == wanted) {
         Some(c) => {
-            println!("flowc::{}: {}\n\n{}\n\nExample:\n\n{}", c.code, c.title, c.explanation, indent(c.example));
+            println!(
+                "flowc::{}: {}\n\n{}\n\nExample:\n\n{}",
+                c.code,
+                c.title,
+                c.explanation,
+                indent(c.example)
+            );
             common::EXIT_OK
         }
         None => {

@@ -39,7 +39,10 @@ pub struct StatesError {
 impl StatesError {
     /// An error with a cause.
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
-        StatesError { error: error.into(), cause: Some(cause.into()) }
+        StatesError {
+            error: error.into(),
+            cause: Some(cause.into()),
+        }
     }
 
     /// `States.Runtime` with `cause` (data-flow failure in a JSONPath machine).

@@ -21,7 +21,10 @@ impl Vars {
 
     /// A child scope (Map iteration, Parallel branch) that reads through to `parent`.
     pub fn child(parent: Arc<Vars>) -> Self {
-        Vars { parent: Some(parent), own: IndexMap::new() }
+        Vars {
+            parent: Some(parent),
+            own: IndexMap::new(),
+        }
     }
 
     /// The value of `$name`, searching this scope then its ancestors.

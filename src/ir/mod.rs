@@ -52,7 +52,10 @@ impl Flow {
 
     /// The id of the step named `name`, if any.
     pub fn step_id(&self, name: &str) -> Option<StepId> {
-        self.steps.iter().position(|s| s.name == name).map(|i| StepId(i as u32))
+        self.steps
+            .iter()
+            .position(|s| s.name == name)
+            .map(|i| StepId(i as u32))
     }
 
     /// The parameter named `name`, if any.
@@ -64,7 +67,11 @@ impl Flow {
     pub fn default_parameters(&self) -> IndexMap<String, serde_json::Value> {
         self.params
             .iter()
-            .filter_map(|p| p.default.as_ref().map(|d| (p.name.clone(), d.value.clone())))
+            .filter_map(|p| {
+                p.default
+                    .as_ref()
+                    .map(|d| (p.name.clone(), d.value.clone()))
+            })
             .collect()
     }
 }

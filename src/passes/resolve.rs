@@ -13,7 +13,11 @@ pub const CODES: &[CodeInfo] = &[];
 /// apply to every step that sets neither the decorator itself nor through `with`.
 ///
 /// Returns `None` when the file is too broken to build an IR (diagnostics were pushed).
-pub fn resolve(file: &ast::File, command_line: &[ast::Decorator], diags: &mut Vec<Diagnostic>) -> Option<ir::Flow> {
+pub fn resolve(
+    file: &ast::File,
+    command_line: &[ast::Decorator],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<ir::Flow> {
     let _ = (file, command_line, diags);
     None
 }

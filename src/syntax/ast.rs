@@ -226,12 +226,17 @@ impl Literal {
             LiteralKind::Null => Value::Null,
             LiteralKind::Bool(b) => Value::Bool(*b),
             LiteralKind::Int(i) => Value::from(*i),
-            LiteralKind::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+            LiteralKind::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
             LiteralKind::String(s) => Value::String(s.clone()),
             LiteralKind::List(items) => Value::Array(items.iter().map(Literal::to_json).collect()),
-            LiteralKind::Object(entries) => {
-                Value::Object(entries.iter().map(|(k, v)| (k.value.clone(), v.to_json())).collect())
-            }
+            LiteralKind::Object(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.value.clone(), v.to_json()))
+                    .collect(),
+            ),
         }
     }
 

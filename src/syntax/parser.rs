@@ -11,5 +11,8 @@ pub const CODES: &[CodeInfo] = &[];
 /// Errors: every syntax error found, as E01xx diagnostics (at least one when `Err`).
 pub fn parse(source: &str) -> Result<ast::File, Vec<Diagnostic>> {
     let _ = source;
-    Err(vec![Diagnostic::error("E0101", "the parser is not written yet")])
+    Err(vec![Diagnostic::error(
+        "E0101",
+        "the parser is not written yet",
+    )])
 }
