@@ -447,3 +447,61 @@ async fn map_catch_handles_iteration_failure() {
     assert!(kinds(&r).contains(&"MapIterationFailed"));
     assert!(kinds(&r).contains(&"MapStateFailed"));
 }
+
+fn distributed_map(extra: Value) -> Value {
+    let mut m = json!({"Type": "Map", "End": true, "MaxConcurrency": 1,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "test:x", "End": true}}}});
+    if let (Some(m), Some(e)) = (m.as_object_mut(), extra.as_object()) {
+        m.extend(e.clone());
+    }
+    json!({"StartAt": "M", "States": {"M": m}})
+}
+
+#[tokio::test]
+async fn distributed_map_failure_exceeds_default_threshold() {
+    let s = Arc::new(Scripted {
+        fail_first: 1,
+        ..Default::default()
+    });
+    let r = run_with(distributed_map(json!({})), json!([1, 2, 3, 4]), s, 1).await;
+    assert_eq!(
+        r.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+    assert!(kinds(&r).contains(&"MapRunFailed"));
+}
+
+#[tokio::test]
+async fn distributed_map_tolerates_failures_within_threshold() {
+    let s = Arc::new(Scripted {
+        fail_first: 1,
+        ..Default::default()
+    });
+    let r = run_with(
+        distributed_map(json!({"ToleratedFailureCount": 1})),
+        json!([1, 2, 3, 4]),
+        s,
+        1,
+    )
+    .await;
+    assert_eq!(
+        r.output,
+        Some(json!([{"Error": "Boom", "Cause": "call 0 failed"}, 2, 3, 4]))
+    );
+    let s = Arc::new(Scripted {
+        fail_first: 2,
+        ..Default::default()
+    });
+    let r = run_with(
+        distributed_map(json!({"ToleratedFailurePercentage": 25})),
+        json!([1, 2, 3, 4]),
+        s,
+        1,
+    )
+    .await;
+    assert_eq!(
+        r.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+}

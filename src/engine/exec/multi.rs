@@ -276,11 +276,7 @@ pub(super) async fn map<'b>(
         None => None,
     };
     if let Some(e) = failed {
-        let e = if m.distributed {
-            tolerance_error(e, tolerance)
-        } else {
-            e
-        };
+        let e = tolerance_error(e, m.distributed, tolerance);
         if m.distributed {
             ex.record(
                 b,
@@ -400,11 +396,16 @@ fn evaluate_resource_config(
     Ok(out)
 }
 
-/// With a tolerance (distributed Map), exceeding it fails with
-/// `States.ExceedToleratedFailureThreshold`; without one the first iteration error is the
-/// Map's error.
-fn tolerance_error(e: StatesError, tolerance: (Option<u64>, Option<f64>)) -> StatesError {
-    if tolerance == (None, None) {
+/// A distributed Map whose failed items exceed the tolerated threshold (default 0) fails with
+/// `States.ExceedToleratedFailureThreshold` (AWS "Setting failure thresholds for Distributed
+/// Map states"); so does an inline Map given a threshold. Otherwise the first failed
+/// iteration's error is the Map's error.
+fn tolerance_error(
+    e: StatesError,
+    distributed: bool,
+    tolerance: (Option<u64>, Option<f64>),
+) -> StatesError {
+    if !distributed && tolerance == (None, None) {
         return e;
     }
     StatesError::new(
