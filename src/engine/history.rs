@@ -15,7 +15,8 @@ use std::sync::Mutex;
 /// AWS Step Functions hard quota: history events per execution.
 pub const MAX_HISTORY_EVENTS: usize = 25_000;
 
-/// The cause AWS reports when an execution reaches the history quota.
+/// The cause AWS reports (with error `States.Runtime`) when an execution reaches the history
+/// quota, as real executions show it (e.g. github.com/loads/ardere issue #86).
 pub const HISTORY_LIMIT_CAUSE: &str =
     "The execution reached the maximum number of history events (25000).";
 

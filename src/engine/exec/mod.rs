@@ -353,7 +353,8 @@ impl Exec {
         Ok(id)
     }
 
-    /// The context object `$$` for a state entered at `entered`.
+    /// The context object `$$` for a state entered at `entered` (with `Task.Token` for
+    /// `.waitForTaskToken` resources and `Map.Item` in a Map's `ItemSelector`).
     fn context(&self, st: &State, entered: &Entered, map_item: Option<(usize, &Value)>) -> Value {
         let mut c = Map::new();
         c.insert("Execution".into(), self.execution.clone());
@@ -362,6 +363,14 @@ impl Exec {
             json!({"EnteredTime": timestamp(entered.time), "Name": st.name, "RetryCount": entered.retry_count}),
         );
         c.insert("StateMachine".into(), self.state_machine.clone());
+        if let crate::engine::definition::Kind::Task(t) = &st.kind {
+            if t.resource.ends_with(".waitForTaskToken") {
+                c.insert(
+                    "Task".into(),
+                    json!({"Token": uuid::Uuid::new_v4().to_string()}),
+                );
+            }
+        }
         if let Some((i, v)) = map_item {
             c.insert("Map".into(), json!({"Item": {"Index": i, "Value": v}}));
         }
