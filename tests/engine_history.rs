@@ -304,3 +304,30 @@ fn execution_timeout_seconds_times_out() {
         .zip(r.history.first().map(|e| e.timestamp));
     assert_eq!(span.map(|(b, a)| (b - a).num_seconds()), Some(10));
 }
+
+#[test]
+fn virtual_time_orders_waits_across_branches() {
+    // Branch 0 waits 10 s; branch 1 runs a Map whose iterations wait 1 s each (sequentially).
+    // Branch 1's Map must finish (at +3 s) before branch 0's wait ends.
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10, "End": true}}},
+        {"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "MaxConcurrency": 1,
+            "ItemProcessor": {"StartAt": "W1", "States": {"W1": {"Type": "Wait", "Seconds": 1, "End": true}}}}}}
+    ]}}});
+    let r = run(def, json!([1, 2, 3]));
+    let t0 = r.history[0].timestamp;
+    let at = |k: &str| {
+        r.history
+            .iter()
+            .find(|e| e.kind == k)
+            .map(|e| (e.timestamp - t0).num_seconds())
+    };
+    assert_eq!(at("MapStateExited"), Some(3));
+    let wait_exits: Vec<i64> = r
+        .history
+        .iter()
+        .filter(|e| e.kind == "WaitStateExited")
+        .map(|e| (e.timestamp - t0).num_seconds())
+        .collect();
+    assert_eq!(wait_exits, [1, 2, 3, 10]);
+}

@@ -46,7 +46,6 @@ async fn run_children<'f>(
     let mut running = BTreeSet::new();
     let mut next = 0;
     let limit = limit.max(1);
-    let mut blocked = Some(ex.clock.blocked());
     macro_rules! top_up {
         () => {
             while next < n && futs.len() < limit {
@@ -60,9 +59,9 @@ async fn run_children<'f>(
         };
     }
     top_up!();
-    if futs.is_empty() {
-        blocked.take();
-    }
+    // Blocked only once the children are registered runners, so the clock cannot advance
+    // in between.
+    let mut blocked = (!futs.is_empty()).then(|| ex.clock.blocked());
     while let Some((i, r, guard)) = futs.next().await {
         running.remove(&i);
         let go = keep_going(i, &r);
