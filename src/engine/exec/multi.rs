@@ -197,8 +197,7 @@ pub(super) async fn map<'b>(
 ) -> Done<'b> {
     let ctx = ctx_for(ex, st, entered);
     let run = prepare(ex, st, m, input, &ctx, b, entered, site)?;
-    let n = run.items.len();
-    let started = ex.record(b, "MapStateStarted", json!({"length": n}))?;
+    let started = ex.record(b, "MapStateStarted", json!({"length": run.items.len()}))?;
     if m.distributed {
         ex.record(
             b,
@@ -206,52 +205,10 @@ pub(super) async fn map<'b>(
             json!({"mapRunArn": map_run_arn(ex, st)}),
         )?;
     }
-    let parent_vars = Arc::new(if m.distributed {
-        Vars::new()
-    } else {
-        b.vars.clone()
-    });
-    let rec = b.rec.clone();
-    let items = run.items;
-    let mut failures = 0u64;
-    let mut first_error = None;
-    let tolerance = (run.tolerated_count, run.tolerated_pct);
-    let done = run_children(
-        ex,
-        n,
-        run.limit,
-        |i| {
-            let item = items[i].clone();
-            let vars = Vars::child(parent_vars.clone());
-            let rec = if m.distributed {
-                Arc::new(Recorder::new(usize::MAX, false))
-            } else {
-                rec.clone()
-            };
-            let name = st.name.as_str();
-            let distributed = m.distributed;
-            Box::pin(async move {
-                let mut cb = Branch {
-                    rec,
-                    prev: started,
-                    vars,
-                };
-                iteration(ex, name, &m.processor, i, item, &mut cb, distributed).await
-            })
-        },
-        |_, r| {
-            if let Err(e) = r {
-                failures += 1;
-                first_error.get_or_insert_with(|| e.clone());
-                return within_tolerance(failures, n, tolerance);
-            }
-            true
-        },
-    )
-    .await;
+    let tally = run_iterations(ex, st, m, &run, b, started).await;
     b.prev = b.rec.last_id();
-    for i in &done.aborted {
-        if !m.distributed {
+    if !m.distributed {
+        for i in &tally.children.aborted {
             ex.record(
                 b,
                 "MapIterationAborted",
@@ -259,21 +216,23 @@ pub(super) async fn map<'b>(
             )?;
         }
     }
-    let failed = first_error.filter(|_| !within_tolerance(failures, n, tolerance));
-    let written = match &m.result_writer {
-        Some(w) => Some(write_results(
+    let tolerance = (run.tolerated_count, run.tolerated_pct);
+    let failed = tally
+        .first_error
+        .filter(|_| !within_tolerance(tally.failures, run.items.len(), tolerance));
+    let written = m.result_writer.as_ref().map(|w| {
+        write_results(
             ex,
             st,
             w,
-            &items,
-            &done.results,
+            &run.items,
+            &tally.children.results,
             input,
             &ctx,
             b,
             site,
-        )),
-        None => None,
-    };
+        )
+    });
     if let Some(e) = failed {
         let e = tolerance_error(e, m.distributed, tolerance);
         if m.distributed {
@@ -291,19 +250,84 @@ pub(super) async fn map<'b>(
     }
     let result = match written {
         Some(w) => w?,
-        None => Value::Array(
-            done.results
-                .into_iter()
-                .map(|r| match r {
-                    Some(Ok(v)) => v,
-                    Some(Err(e)) => super::error_output(&e),
-                    None => Value::Null,
-                })
-                .collect(),
-        ),
+        None => outputs(tally.children.results),
     };
     ex.record(b, "MapStateSucceeded", Value::Null)?;
     task::finish(st, input, result, ctx, b, site)
+}
+
+/// The Map result without a `ResultWriter`: iteration outputs in item order (a tolerated
+/// failure contributes its error output).
+fn outputs(results: Vec<Option<ChildResult>>) -> Value {
+    let out = results.into_iter().map(|r| match r {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => super::error_output(&e),
+        None => Value::Null,
+    });
+    Value::Array(out.collect())
+}
+
+/// What the iterations of a Map run did.
+struct Tally {
+    children: Children,
+    failures: u64,
+    first_error: Option<StatesError>,
+}
+
+/// Runs the iterations, stopping once failures exceed the tolerated threshold. Inline
+/// iterations record into the execution's history and see its variables; distributed ones
+/// are child executions with their own history and no outer variables.
+async fn run_iterations(
+    ex: &Exec,
+    st: &State,
+    m: &MapSpec,
+    run: &MapRun,
+    b: &Branch,
+    started: u64,
+) -> Tally {
+    let n = run.items.len();
+    let parent_vars = Arc::new(if m.distributed {
+        Vars::new()
+    } else {
+        b.vars.clone()
+    });
+    let tolerance = (run.tolerated_count, run.tolerated_pct);
+    let (mut failures, mut first_error) = (0u64, None);
+    let children = run_children(
+        ex,
+        n,
+        run.limit,
+        |i| {
+            let rec = if m.distributed {
+                Arc::new(Recorder::new(usize::MAX, false))
+            } else {
+                b.rec.clone()
+            };
+            let mut cb = Branch {
+                rec,
+                prev: started,
+                vars: Vars::child(parent_vars.clone()),
+            };
+            let item = run.items[i].clone();
+            Box::pin(async move {
+                iteration(ex, &st.name, &m.processor, i, item, &mut cb, m.distributed).await
+            })
+        },
+        |_, r| match r {
+            Ok(_) => true,
+            Err(e) => {
+                failures += 1;
+                first_error.get_or_insert_with(|| e.clone());
+                within_tolerance(failures, n, tolerance)
+            }
+        },
+    )
+    .await;
+    Tally {
+        children,
+        failures,
+        first_error,
+    }
 }
 
 /// `ResultWriter`: writes the map run's results to the local S3 folder and returns the

@@ -415,16 +415,10 @@ fn secs(n: i64) -> chrono::Duration {
     chrono::Duration::try_seconds(n).unwrap_or(chrono::Duration::MAX)
 }
 
-/// Parses an ISO-8601 extended offset date-time (`2016-03-14T01:59:00Z`,
-/// `…T…+01:00`, fractional seconds allowed); a space instead of `T` or a missing offset are
-/// rejected as AWS rejects them.
-pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
-    if s.as_bytes().get(10) != Some(&b'T') {
-        return None;
-    }
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+/// Parses an ISO-8601 extended offset date-time as AWS accepts it (`T` separator and an
+/// offset required), via the Choice layer's parser.
+fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    crate::engine::choice::parse_timestamp(s).map(|t| t.with_timezone(&Utc))
 }
 
 /// A Succeed state: `InputPath`/`OutputPath` (JSONPath) or `Output` (JSONata).
