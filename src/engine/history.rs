@@ -83,7 +83,7 @@ fn stringify_payloads(details: &Value) -> Value {
         } else {
             v.clone()
         };
-        if is_payload {
+        if k == "input" || k == "output" {
             out.insert(format!("{k}Details"), json!({"truncated": false}));
         }
         out.insert(k.clone(), v);
