@@ -331,3 +331,14 @@ fn virtual_time_orders_waits_across_branches() {
         .collect();
     assert_eq!(wait_exits, [1, 2, 3, 10]);
 }
+
+#[test]
+fn enormous_waits_do_not_overflow() {
+    let def = json!({"StartAt": "W", "TimeoutSeconds": 5, "States": {
+        "W": {"Type": "Wait", "Seconds": 9_000_000_000_000_000_000u64, "End": true}}});
+    let r = run(def, json!({}));
+    assert_eq!(r.status, ExecutionStatus::TimedOut);
+    let def = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": true}}});
+    let r = run(def, json!({"s": i64::MAX}));
+    assert_eq!(r.status, ExecutionStatus::Succeeded);
+}

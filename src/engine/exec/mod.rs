@@ -601,7 +601,12 @@ fn retry_delay(
         secs *= ex.random();
     }
     attempts[i] += 1;
-    Some(Duration::from_secs_f64(secs.clamp(0.0, 1e9)))
+    let secs = if secs.is_finite() {
+        secs.clamp(0.0, 1e9)
+    } else {
+        1e9
+    };
+    Some(Duration::from_secs_f64(secs))
 }
 
 /// The error output of a caught error: `{"Error":…,"Cause":…}`.
