@@ -691,14 +691,21 @@ fn select_items(
     let Some(sel) = &m.item_selector else {
         return Ok(items);
     };
+    // One context object (and, in JSONata, one `$states`) for all items; only `Map.Item`
+    // changes, so the execution input is not copied per item.
+    let mut ctx = ex.context(st, entered, Some((0, &Value::Null)));
+    let mut sv = if jsonata { sv.clone() } else { Value::Null };
     let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let ctx = ex.context(st, entered, Some((i, item)));
+    for (i, item) in items.into_iter().enumerate() {
+        let map_item = json!({"Item": {"Index": i, "Value": item}});
         let v = if jsonata {
-            let mut sv = sv.clone();
-            sv["context"] = ctx;
+            if !sv["context"].is_object() {
+                sv["context"] = ctx.clone();
+            }
+            sv["context"]["Map"] = map_item;
             flow::jsonata_template(sel, &sv, &b.vars, "ItemSelector")
         } else {
+            ctx["Map"] = map_item;
             flow::template(
                 sel,
                 &Scope {
