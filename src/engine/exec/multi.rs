@@ -261,7 +261,7 @@ pub(super) async fn map<'b>(
 fn outputs(results: Vec<Option<ChildResult>>) -> Value {
     let out = results.into_iter().map(|r| match r {
         Some(Ok(v)) => v,
-        Some(Err(e)) => super::error_output(&e),
+        Some(Err(e)) => super::recovery::error_output(&e),
         None => Value::Null,
     });
     Value::Array(out.collect())
