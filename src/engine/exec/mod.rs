@@ -516,7 +516,38 @@ async fn run_state<'b>(
 /// A finished state: its output, and the next state (`None` ends the branch).
 pub(crate) type Done<'b> = Result<(Value, Option<&'b str>), StatesError>;
 
-/// True when the JSON text of `v` is longer than `limit` bytes (stops counting early).
+/// Length of a number's JSON text (no allocation for integers).
+fn number_len(n: &serde_json::Number) -> isize {
+    let digits = |mut x: u64| {
+        let mut d = 1;
+        while x >= 10 {
+            x /= 10;
+            d += 1;
+        }
+        d
+    };
+    match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => digits(u),
+        (None, Some(i)) => 1 + digits(i.unsigned_abs()),
+        _ => n.to_string().len() as isize,
+    }
+}
+
+/// Length of a string's JSON text, quotes and escapes included.
+fn string_len(s: &str) -> isize {
+    let escapes: isize = s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+            0..=0x1f => 5,
+            _ => 0,
+        })
+        .sum();
+    s.len() as isize + 2 + escapes
+}
+
+/// True when the compact JSON text of `v` (as serde_json writes it) is longer than `limit`
+/// bytes; stops counting once over.
 pub fn exceeds(v: &Value, limit: usize) -> bool {
     fn size(v: &Value, budget: &mut isize) {
         if *budget < 0 {
@@ -525,18 +556,18 @@ pub fn exceeds(v: &Value, limit: usize) -> bool {
         match v {
             Value::Null => *budget -= 4,
             Value::Bool(b) => *budget -= if *b { 4 } else { 5 },
-            Value::Number(n) => *budget -= n.to_string().len() as isize,
-            Value::String(s) => *budget -= s.len() as isize + 2,
+            Value::Number(n) => *budget -= number_len(n),
+            Value::String(s) => *budget -= string_len(s),
             Value::Array(a) => {
-                *budget -= 2 + a.len() as isize;
+                *budget -= 2 + (a.len() as isize - 1).max(0);
                 for x in a {
                     size(x, budget);
                 }
             }
             Value::Object(o) => {
-                *budget -= 2 + o.len() as isize * 2;
+                *budget -= 2 + (o.len() as isize - 1).max(0) + o.len() as isize;
                 for (k, x) in o {
-                    *budget -= k.len() as isize + 2;
+                    *budget -= string_len(k);
                     size(x, budget);
                 }
             }
@@ -579,5 +610,13 @@ mod tests {
         let v = json!({"a": "x".repeat(100)});
         assert!(!exceeds(&v, 200));
         assert!(exceeds(&v, 50));
+        for v in [
+            json!([12345, -678]),
+            json!({"a\"b": [null, true, 1.5, "x\ny\u{1}"], "c": {}}),
+        ] {
+            let n = v.to_string().len();
+            assert!(!exceeds(&v, n), "{v}");
+            assert!(exceeds(&v, n - 1), "{v}");
+        }
     }
 }
