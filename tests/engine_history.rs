@@ -49,7 +49,9 @@ fn pass_machine_events_and_ids() {
         .iter()
         .map(|e| (e.id, e.previous_event_id))
         .collect();
-    assert_eq!(ids, [(1, 0), (2, 1), (3, 2), (4, 3)]);
+    // As AWS records it: ExecutionStarted does not chain, so the first state's
+    // previousEventId is 0.
+    assert_eq!(ids, [(1, 0), (2, 0), (3, 2), (4, 3)]);
     assert_eq!(r.event_count(), 4);
 }
 
@@ -122,9 +124,11 @@ fn inline_map_sequence() {
             "ExecutionSucceeded"
         ]
     );
-    // Iterations chain from MapStateStarted (#3).
+    // The first iteration chains from MapStateStarted (#3); a sequential Map continues the
+    // chain from the previous iteration's last state event (#6), skipping
+    // MapIterationSucceeded (#7), as AWS records it.
     assert_eq!(r.history[3].previous_event_id, 3);
-    assert_eq!(r.history[7].previous_event_id, 3);
+    assert_eq!(r.history[7].previous_event_id, 6);
     let j = history::to_json(&r.history);
     assert_eq!(
         j["events"][2]["mapStateStartedEventDetails"],
@@ -341,4 +345,127 @@ fn enormous_waits_do_not_overflow() {
     let def = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": true}}});
     let r = run(def, json!({"s": i64::MAX}));
     assert_eq!(r.status, ExecutionStatus::Succeeded);
+}
+
+/// (type, id, previousEventId) of every event.
+fn chain(r: &ExecutionResult) -> Vec<(&'static str, u64, u64)> {
+    r.history
+        .iter()
+        .map(|e| (e.kind, e.id, e.previous_event_id))
+        .collect()
+}
+
+fn map_fixture(extra: Value) -> Value {
+    let mut m = json!({"Type": "Map", "ResultPath": null, "InputPath": "$.arr", "MaxConcurrency": 1,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "HandleItemFail", "States": {
+            "HandleItemFail": {"Type": "Fail", "Error": "HandleItemFailError", "Cause": "HandleItemFailCause"}}},
+        "Next": "Final"});
+    if let (Some(m), Some(e)) = (m.as_object_mut(), extra.as_object()) {
+        m.extend(e.clone());
+    }
+    json!({"StartAt": "StartState", "States": {
+        "StartState": {"Type": "Pass", "Result": [1], "ResultPath": "$.arr", "Next": "MapState"},
+        "MapState": m,
+        "FinalCaught": {"Type": "Pass", "End": true},
+        "Final": {"Type": "Pass", "End": true}}})
+}
+
+#[test]
+fn map_retry_history_matches_aws_recording() {
+    // AWS-recorded history of LocalStack's `test_map_state_retry` (AWS-validated snapshot).
+    let mut def =
+        map_fixture(json!({"Retry": [{"ErrorEquals": ["HandleItemFailError"], "MaxAttempts": 2}]}));
+    if let Some(states) = def["States"].as_object_mut() {
+        states.remove("FinalCaught");
+    }
+    let r = run(def, json!({}));
+    assert_eq!(
+        chain(&r),
+        [
+            ("ExecutionStarted", 1, 0),
+            ("PassStateEntered", 2, 0),
+            ("PassStateExited", 3, 2),
+            ("MapStateEntered", 4, 3),
+            ("MapStateStarted", 5, 4),
+            ("MapIterationStarted", 6, 5),
+            ("FailStateEntered", 7, 6),
+            ("MapIterationFailed", 8, 7),
+            ("MapStateStarted", 9, 7),
+            ("MapIterationStarted", 10, 9),
+            ("FailStateEntered", 11, 10),
+            ("MapIterationFailed", 12, 11),
+            ("MapStateStarted", 13, 11),
+            ("MapIterationStarted", 14, 13),
+            ("FailStateEntered", 15, 14),
+            ("MapIterationFailed", 16, 15),
+            ("MapStateFailed", 17, 15),
+            ("ExecutionFailed", 18, 17),
+        ]
+    );
+}
+
+#[test]
+fn map_catch_history_matches_aws_recording() {
+    // AWS-recorded history of LocalStack's `test_map_state_catch`.
+    let r = run(
+        map_fixture(
+            json!({"Catch": [{"ErrorEquals": ["HandleItemFailError"], "Next": "FinalCaught"}]}),
+        ),
+        json!({}),
+    );
+    assert_eq!(
+        chain(&r),
+        [
+            ("ExecutionStarted", 1, 0),
+            ("PassStateEntered", 2, 0),
+            ("PassStateExited", 3, 2),
+            ("MapStateEntered", 4, 3),
+            ("MapStateStarted", 5, 4),
+            ("MapIterationStarted", 6, 5),
+            ("FailStateEntered", 7, 6),
+            ("MapIterationFailed", 8, 7),
+            ("MapStateFailed", 9, 7),
+            ("MapStateExited", 10, 9),
+            ("PassStateEntered", 11, 10),
+            ("PassStateExited", 12, 11),
+            ("ExecutionSucceeded", 13, 12),
+        ]
+    );
+}
+
+#[test]
+fn map_success_tail_matches_aws_recording() {
+    // AWS (LocalStack `test_map_state`): MapStateSucceeded and MapStateExited both point at
+    // the last MapIterationSucceeded.
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 1, "End": true,
+        "ItemProcessor": {"StartAt": "H", "States": {"H": {"Type": "Pass", "End": true}}}}}});
+    let r = run(def, json!([1, 2]));
+    let c = chain(&r);
+    assert_eq!(
+        &c[c.len() - 4..],
+        [
+            ("MapIterationSucceeded", 11, 10),
+            ("MapStateSucceeded", 12, 11),
+            ("MapStateExited", 13, 11),
+            ("ExecutionSucceeded", 14, 13)
+        ]
+    );
+}
+
+#[test]
+fn parallel_tail_matches_aws_recording() {
+    // AWS (LocalStack `test_parallel_state`): ParallelStateExited points past
+    // ParallelStateSucceeded at the last branch event.
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}]}}});
+    let r = run(def, json!({}));
+    let c = chain(&r);
+    assert_eq!(
+        &c[c.len() - 3..],
+        [
+            ("ParallelStateSucceeded", 6, 5),
+            ("ParallelStateExited", 7, 5),
+            ("ExecutionSucceeded", 8, 7)
+        ]
+    );
 }

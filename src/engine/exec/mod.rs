@@ -148,17 +148,17 @@ impl ExecutionResult {
 pub async fn execute(sm: &StateMachine, input: Value, cfg: &ExecutionConfig) -> ExecutionResult {
     let ex = Exec::new(cfg, &input);
     let rec = Arc::new(Recorder::new(cfg.max_history_events, cfg.keep_payloads));
-    let started = rec
-        .record(
-            0,
-            ex.clock.now(),
-            "ExecutionStarted",
-            json!({"input": payload(&ex, &input), "roleArn": ROLE_ARN}),
-        )
-        .unwrap_or(0);
+    // ExecutionStarted does not chain: the first state's previousEventId is 0, as in AWS.
+    rec.record(
+        0,
+        ex.clock.now(),
+        "ExecutionStarted",
+        json!({"input": payload(&ex, &input), "roleArn": ROLE_ARN}),
+    )
+    .ok();
     let mut b = Branch {
         rec: rec.clone(),
-        prev: started,
+        prev: 0,
         vars: Vars::new(),
     };
     let runner = ex.clock.runner();
@@ -356,6 +356,20 @@ impl Exec {
         Ok(id)
     }
 
+    /// Records an event that does not become the `previousEventId` of the branch's next
+    /// event (AWS: `ExecutionStarted`, `MapIterationSucceeded`/`Failed`, `MapStateSucceeded`,
+    /// `ParallelStateSucceeded`).
+    fn record_side(
+        &self,
+        b: &Branch,
+        kind: &'static str,
+        details: Value,
+    ) -> Result<u64, StatesError> {
+        b.rec
+            .record(b.prev, self.clock.now(), kind, details)
+            .map_err(|_| StatesError::runtime(HISTORY_LIMIT_CAUSE))
+    }
+
     /// The context object `$$` for a state entered at `entered` (with `Task.Token` for
     /// `.waitForTaskToken` resources and `Map.Item` in a Map's `ItemSelector`).
     fn context(&self, st: &State, entered: &Entered, map_item: Option<(usize, &Value)>) -> Value {
@@ -392,6 +406,8 @@ pub(crate) struct Branch {
 pub(crate) struct Entered {
     time: DateTime<Utc>,
     retry_count: u32,
+    /// Set once a Map or Parallel attempt recorded its `…StateStarted` event.
+    started: std::sync::atomic::AtomicBool,
 }
 
 /// What a state hands to the loop: its output and the next state (`None`: branch ends).
@@ -471,6 +487,7 @@ async fn run_state<'b>(
     let mut entered = Entered {
         time: ex.clock.now(),
         retry_count: 0,
+        started: std::sync::atomic::AtomicBool::new(false),
     };
     let site = Site {
         state: &st.name,

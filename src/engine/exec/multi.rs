@@ -14,6 +14,7 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// AWS Step Functions: an inline Map runs at most 40 iterations concurrently.
@@ -23,34 +24,43 @@ pub const INLINE_MAP_CONCURRENCY: usize = 40;
 pub const DISTRIBUTED_MAP_CONCURRENCY: usize = 1000;
 
 type ChildResult = Result<Value, StatesError>;
-type ChildFuture<'f> = BoxFuture<'f, (usize, ChildResult, Runner)>;
+/// A child's result and the last event id of its history chain.
+type ChildEnd = (ChildResult, u64);
+type ChildFuture<'f> = BoxFuture<'f, (usize, ChildEnd, Runner)>;
 
-/// Outcome of running children: each child's result (`None`: not run or aborted) and the
-/// indices that were in flight when the run was aborted.
+/// Outcome of running children: each child's result (`None`: not run or aborted), the
+/// indices that were in flight when the run was aborted, and the end of the history chain
+/// of the child whose failure stopped the run.
 struct Children {
     results: Vec<Option<ChildResult>>,
     aborted: Vec<usize>,
+    failed_chain: Option<u64>,
 }
 
-/// Runs children `0..n`, at most `limit` at once. After each completion `keep_going` says
-/// whether to go on; `false` drops (cancels) every child still in flight.
+/// Runs children `0..n`, at most `limit` at once. `start(i, prev)` builds child `i` whose
+/// history chain continues from event `prev`: `first_prev` for the first wave, then the end
+/// of the chain of the child whose slot it takes (AWS numbers a sequential Map's iterations
+/// as one chain). After each completion `keep_going` says whether to go on; `false` drops
+/// (cancels) every child still in flight.
 async fn run_children<'f>(
     ex: &Exec,
     n: usize,
     limit: usize,
-    mut start: impl FnMut(usize) -> BoxFuture<'f, ChildResult>,
+    first_prev: u64,
+    mut start: impl FnMut(usize, u64) -> BoxFuture<'f, ChildEnd>,
     mut keep_going: impl FnMut(usize, &ChildResult) -> bool,
 ) -> Children {
     let mut results: Vec<Option<ChildResult>> = (0..n).map(|_| None).collect();
     let mut futs: FuturesUnordered<ChildFuture<'f>> = FuturesUnordered::new();
     let mut running = BTreeSet::new();
+    let mut free_chains: Vec<u64> = Vec::new();
     let mut next = 0;
     let limit = limit.max(1);
     macro_rules! top_up {
         () => {
             while next < n && futs.len() < limit {
                 let guard = ex.clock.runner();
-                let f = start(next);
+                let f = start(next, free_chains.pop().unwrap_or(first_prev));
                 let i = next;
                 running.insert(i);
                 futs.push(Box::pin(async move { (i, f.await, guard) }));
@@ -62,19 +72,26 @@ async fn run_children<'f>(
     // Blocked only once the children are registered runners, so the clock cannot advance
     // in between.
     let mut blocked = (!futs.is_empty()).then(|| ex.clock.blocked());
-    while let Some((i, r, guard)) = futs.next().await {
+    let mut failed_chain = None;
+    while let Some((i, (r, chain), guard)) = futs.next().await {
         running.remove(&i);
         let go = keep_going(i, &r);
+        if r.is_err() {
+            failed_chain.get_or_insert(chain);
+        }
         results[i] = Some(r);
         if !go {
             blocked.take();
             drop(futs);
             drop(guard);
+            let aborted = running.into_iter().collect();
             return Children {
                 results,
-                aborted: running.into_iter().collect(),
+                aborted,
+                failed_chain: Some(chain),
             };
         }
+        free_chains.push(chain);
         top_up!();
         if futs.is_empty() {
             blocked.take();
@@ -84,6 +101,7 @@ async fn run_children<'f>(
     Children {
         results,
         aborted: vec![],
+        failed_chain,
     }
 }
 
@@ -102,6 +120,7 @@ pub(super) async fn parallel<'b>(
     let ctx = ctx_for(ex, st, entered);
     let branch_input = effective_input(st, input, &ctx, b, site)?;
     let started = ex.record(b, "ParallelStateStarted", Value::Null)?;
+    entered.started.store(true, Ordering::Relaxed);
     let parent_vars = Arc::new(b.vars.clone());
     let rec = b.rec.clone();
     let mut failure = None;
@@ -109,15 +128,19 @@ pub(super) async fn parallel<'b>(
         ex,
         branches.len(),
         branches.len(),
-        |i| {
+        started,
+        |i, prev| {
             let input = branch_input.clone();
             let mut cb = Branch {
                 rec: rec.clone(),
-                prev: started,
+                prev,
                 vars: Vars::child(parent_vars.clone()),
             };
             let sm = &branches[i];
-            Box::pin(async move { run_machine(ex, sm, input, &mut cb).await })
+            Box::pin(async move {
+                let r = run_machine(ex, sm, input, &mut cb).await;
+                (r, cb.prev)
+            })
         },
         |_, r| match r {
             Ok(_) => true,
@@ -128,12 +151,13 @@ pub(super) async fn parallel<'b>(
         },
     )
     .await;
-    b.prev = b.rec.last_id();
     if let Some(e) = failure {
-        ex.record(b, "ParallelStateFailed", Value::Null)?;
+        // `ParallelStateFailed` is recorded once the error is final (not retried).
+        b.prev = done.failed_chain.unwrap_or(started);
         return Err(e);
     }
-    ex.record(b, "ParallelStateSucceeded", Value::Null)?;
+    b.prev = b.rec.last_id();
+    ex.record_side(b, "ParallelStateSucceeded", Value::Null)?;
     let result = Value::Array(
         done.results
             .into_iter()
@@ -198,6 +222,7 @@ pub(super) async fn map<'b>(
     let ctx = ctx_for(ex, st, entered);
     let run = prepare(ex, st, m, input, &ctx, b, entered, site)?;
     let started = ex.record(b, "MapStateStarted", json!({"length": run.items.len()}))?;
+    entered.started.store(true, Ordering::Relaxed);
     if m.distributed {
         ex.record(
             b,
@@ -206,6 +231,7 @@ pub(super) async fn map<'b>(
         )?;
     }
     let tally = run_iterations(ex, st, m, &run, b, started).await;
+    let failed_chain = tally.children.failed_chain;
     b.prev = b.rec.last_id();
     if !m.distributed {
         for i in &tally.children.aborted {
@@ -241,8 +267,10 @@ pub(super) async fn map<'b>(
                 "MapRunFailed",
                 json!({"error": e.error, "cause": e.cause}),
             )?;
+        } else {
+            b.prev = failed_chain.unwrap_or(started);
         }
-        ex.record(b, "MapStateFailed", Value::Null)?;
+        // `MapStateFailed` is recorded once the error is final (not retried).
         return Err(e);
     }
     if m.distributed {
@@ -252,7 +280,7 @@ pub(super) async fn map<'b>(
         Some(w) => w?,
         None => outputs(tally.children.results),
     };
-    ex.record(b, "MapStateSucceeded", Value::Null)?;
+    ex.record_side(b, "MapStateSucceeded", Value::Null)?;
     task::finish(st, input, result, ctx, b, site)
 }
 
@@ -297,7 +325,8 @@ async fn run_iterations(
         ex,
         n,
         run.limit,
-        |i| {
+        started,
+        |i, prev| {
             let rec = if m.distributed {
                 Arc::new(Recorder::new(usize::MAX, false))
             } else {
@@ -305,7 +334,7 @@ async fn run_iterations(
             };
             let mut cb = Branch {
                 rec,
-                prev: started,
+                prev,
                 vars: Vars::child(parent_vars.clone()),
             };
             let item = run.items[i].clone();
@@ -462,11 +491,13 @@ fn iteration<'f>(
     item: Value,
     cb: &'f mut Branch,
     distributed: bool,
-) -> BoxFuture<'f, ChildResult> {
+) -> BoxFuture<'f, ChildEnd> {
     Box::pin(async move {
         let details = json!({"name": name, "index": index});
         if !distributed {
-            ex.record(cb, "MapIterationStarted", details.clone())?;
+            if let Err(e) = ex.record(cb, "MapIterationStarted", details.clone()) {
+                return (Err(e), cb.prev);
+            }
         }
         let r = run_machine(ex, processor, item, cb).await;
         if !distributed {
@@ -475,9 +506,9 @@ fn iteration<'f>(
             } else {
                 "MapIterationFailed"
             };
-            ex.record(cb, kind, details).ok();
+            ex.record_side(cb, kind, details).ok();
         }
-        r
+        (r, cb.prev)
     })
 }
 

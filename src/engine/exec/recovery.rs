@@ -6,6 +6,7 @@ use super::{multi, states, task, Branch, Done, Entered, Exec};
 use crate::engine::definition::{Catcher, QueryLanguage, Retrier, State};
 use crate::engine::{Scope, StatesError};
 use serde_json::{json, Map, Value};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Runs a Task, Parallel or Map state body, retrying and catching as its `Retry` and `Catch`
@@ -21,6 +22,7 @@ pub(super) async fn with_retry_catch<'b>(
     use crate::engine::definition::Kind;
     let mut attempts = vec![0u32; st.retry.len()];
     loop {
+        entered.started.store(false, Ordering::Relaxed);
         let r = match &st.kind {
             Kind::Task(t) => task::run(ex, st, t, &input, b, entered, site).await,
             Kind::Parallel { branches } => {
@@ -38,6 +40,7 @@ pub(super) async fn with_retry_catch<'b>(
             entered.retry_count += 1;
             continue;
         }
+        record_final_failure(ex, st, b, entered)?;
         return match st
             .catch
             .iter()
@@ -47,6 +50,26 @@ pub(super) async fn with_retry_catch<'b>(
             None => Err(err),
         };
     }
+}
+
+/// `MapStateFailed` / `ParallelStateFailed`: AWS records them once, when the state's error
+/// is final (not retried), and only if the attempt got as far as `…StateStarted`.
+fn record_final_failure(
+    ex: &Exec,
+    st: &State,
+    b: &mut Branch,
+    entered: &Entered,
+) -> Result<(), StatesError> {
+    use crate::engine::definition::Kind;
+    let kind = match &st.kind {
+        Kind::Map(_) => "MapStateFailed",
+        Kind::Parallel { .. } => "ParallelStateFailed",
+        _ => return Ok(()),
+    };
+    if entered.started.load(Ordering::Relaxed) {
+        ex.record(b, kind, Value::Null)?;
+    }
+    Ok(())
 }
 
 fn unreachable_kind<'b>() -> Done<'b> {
