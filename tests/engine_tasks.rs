@@ -505,3 +505,39 @@ async fn distributed_map_tolerates_failures_within_threshold() {
         Some("States.ExceedToleratedFailureThreshold")
     );
 }
+
+#[tokio::test]
+async fn jsonata_task_arguments_output_assign() {
+    let s = Arc::new(Scripted {
+        result: Some(json!({"n": 41})),
+        ..Default::default()
+    });
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "test:x", "Next": "P",
+              "Arguments": {"in": "{% $states.input.in %}"},
+              "Assign": {"got": "{% $states.result.n %}"},
+              "Output": {"plus": "{% $states.result.n + 1 %}"}},
+        "P": {"Type": "Pass", "Output": {"plus": "{% $states.input.plus %}", "got": "{% $got %}"}, "End": true}}});
+    let r = run(def, s).await;
+    assert_eq!(
+        r.output,
+        Some(json!({"plus": 42, "got": 41})),
+        "{:?}",
+        r.to_json()
+    );
+}
+
+#[tokio::test]
+async fn jsonata_catch_output_sees_error_output() {
+    let s = Arc::new(Scripted {
+        fail_first: 1,
+        ..Default::default()
+    });
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "test:x", "End": true,
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H",
+                         "Output": {"e": "{% $states.errorOutput.Error %}", "in": "{% $states.input.in %}"}}]},
+        "H": {"Type": "Succeed"}}});
+    let r = run(def, s).await;
+    assert_eq!(r.output, Some(json!({"e": "Boom", "in": 1})));
+}
