@@ -215,3 +215,50 @@ fn missing_s3_root_fails_the_item_reader() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stdout_json(&o)["error"], json!("States.ItemReaderFailed"));
 }
+
+#[test]
+fn result_writer_writes_the_map_run_to_the_s3_folder() {
+    let d = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(d.path().join("s3/out")).expect("mkdir");
+    write(
+        d.path(),
+        "m.json",
+        &json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket.$": "$.bucket", "Prefix": "runs"}},
+        "ItemsPath": "$.items",
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}),
+    );
+    let o = flowc(
+        &[
+            "--asl",
+            "m.json",
+            "--json",
+            "--s3-root",
+            "s3",
+            "--input",
+            r#"{"bucket":"out","items":[1,2]}"#,
+        ],
+        d.path(),
+    );
+    let v = stdout_json(&o);
+    assert_eq!(
+        v["status"],
+        json!("SUCCEEDED"),
+        "{v} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let key = v["output"]["ResultWriterDetails"]["Key"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(v["output"]["ResultWriterDetails"]["Bucket"], json!("out"));
+    assert!(
+        key.starts_with("runs/") && key.ends_with("manifest.json"),
+        "{key}"
+    );
+    assert!(
+        d.path().join("s3/out").join(&key).exists(),
+        "manifest written"
+    );
+}

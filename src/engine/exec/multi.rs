@@ -373,7 +373,13 @@ fn write_results(
     b: &Branch,
     site: Site<'_>,
 ) -> Result<Value, StatesError> {
-    let w = evaluate_resource_config(st, writer, "ResultWriter", input, ctx, b, site)?;
+    // JSONPath `Parameters` read the effective input (after `InputPath`), as `ItemReader`'s do.
+    let eff = match st.query_language {
+        QueryLanguage::JsonPath => input_path(&st.input_path, input, ctx, &b.vars, site)?,
+        QueryLanguage::Jsonata => None,
+    };
+    let eff = eff.as_ref().unwrap_or(input);
+    let w = evaluate_resource_config(st, writer, "ResultWriter", eff, ctx, b, site)?;
     let store = ex.cfg.s3.as_ref().ok_or_else(|| {
         StatesError::new(
             "States.ResultWriterFailed",
