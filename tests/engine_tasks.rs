@@ -447,3 +447,97 @@ async fn map_catch_handles_iteration_failure() {
     assert!(kinds(&r).contains(&"MapIterationFailed"));
     assert!(kinds(&r).contains(&"MapStateFailed"));
 }
+
+fn distributed_map(extra: Value) -> Value {
+    let mut m = json!({"Type": "Map", "End": true, "MaxConcurrency": 1,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "test:x", "End": true}}}});
+    if let (Some(m), Some(e)) = (m.as_object_mut(), extra.as_object()) {
+        m.extend(e.clone());
+    }
+    json!({"StartAt": "M", "States": {"M": m}})
+}
+
+#[tokio::test]
+async fn distributed_map_failure_exceeds_default_threshold() {
+    let s = Arc::new(Scripted {
+        fail_first: 1,
+        ..Default::default()
+    });
+    let r = run_with(distributed_map(json!({})), json!([1, 2, 3, 4]), s, 1).await;
+    assert_eq!(
+        r.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+    assert!(kinds(&r).contains(&"MapRunFailed"));
+}
+
+#[tokio::test]
+async fn distributed_map_tolerates_failures_within_threshold() {
+    let s = Arc::new(Scripted {
+        fail_first: 1,
+        ..Default::default()
+    });
+    let r = run_with(
+        distributed_map(json!({"ToleratedFailureCount": 1})),
+        json!([1, 2, 3, 4]),
+        s,
+        1,
+    )
+    .await;
+    assert_eq!(
+        r.output,
+        Some(json!([{"Error": "Boom", "Cause": "call 0 failed"}, 2, 3, 4]))
+    );
+    let s = Arc::new(Scripted {
+        fail_first: 2,
+        ..Default::default()
+    });
+    let r = run_with(
+        distributed_map(json!({"ToleratedFailurePercentage": 25})),
+        json!([1, 2, 3, 4]),
+        s,
+        1,
+    )
+    .await;
+    assert_eq!(
+        r.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+}
+
+#[tokio::test]
+async fn jsonata_task_arguments_output_assign() {
+    let s = Arc::new(Scripted {
+        result: Some(json!({"n": 41})),
+        ..Default::default()
+    });
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "test:x", "Next": "P",
+              "Arguments": {"in": "{% $states.input.in %}"},
+              "Assign": {"got": "{% $states.result.n %}"},
+              "Output": {"plus": "{% $states.result.n + 1 %}"}},
+        "P": {"Type": "Pass", "Output": {"plus": "{% $states.input.plus %}", "got": "{% $got %}"}, "End": true}}});
+    let r = run(def, s).await;
+    assert_eq!(
+        r.output,
+        Some(json!({"plus": 42, "got": 41})),
+        "{:?}",
+        r.to_json()
+    );
+}
+
+#[tokio::test]
+async fn jsonata_catch_output_sees_error_output() {
+    let s = Arc::new(Scripted {
+        fail_first: 1,
+        ..Default::default()
+    });
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "test:x", "End": true,
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H",
+                         "Output": {"e": "{% $states.errorOutput.Error %}", "in": "{% $states.input.in %}"}}]},
+        "H": {"Type": "Succeed"}}});
+    let r = run(def, s).await;
+    assert_eq!(r.output, Some(json!({"e": "Boom", "in": 1})));
+}

@@ -64,6 +64,10 @@ pub struct Args {
     /// else the definition file's stem).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+    /// History events quota; AWS's is a hard 25,000 (an execution reaching it fails). Raise
+    /// it only to run locally what AWS would refuse, e.g. a huge inline Map.
+    #[arg(long, value_name = "N", default_value_t = flowc::engine::history::MAX_HISTORY_EVENTS)]
+    pub max_history_events: usize,
     /// Seed of the random source used for retry jitter.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -166,6 +170,7 @@ fn config(args: &Args, asl: &Path) -> Result<ExecutionConfig, i32> {
             .as_ref()
             .map(|r| Arc::new(S3Folder::new(r.clone()))),
         seed: args.seed,
+        max_history_events: args.max_history_events,
         ..ExecutionConfig::default()
     })
 }

@@ -13,6 +13,7 @@ use crate::engine::jsonpath::PathError;
 use crate::engine::{template, Scope, StatesError};
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 /// The comparison operators AWS defines for JSONPath Choice rules (39, excluding the
@@ -109,9 +110,9 @@ fn combine(rules: &Value, scope: &Scope, all: bool) -> Result<bool, StatesError>
     Ok(all)
 }
 
-/// Reads a path for a Choice rule; `None` when it selects nothing.
-fn lookup(path: &str, scope: &Scope) -> Result<Option<Value>, StatesError> {
-    match template::read(path, scope) {
+/// Reads a path for a Choice rule (borrowing when definite); `None` when it selects nothing.
+fn lookup<'a>(path: &str, scope: &Scope<'a>) -> Result<Option<Cow<'a, Value>>, StatesError> {
+    match template::read_cow(path, scope) {
         Ok(v) => Ok(Some(v)),
         Err(PathError::NotFound(_)) => Ok(None),
         Err(e) => Err(StatesError::runtime(format!("Invalid path '{path}' : {e}"))),
@@ -127,16 +128,16 @@ fn compare(var: &str, op: &str, operand: &Value, scope: &Scope) -> Result<bool, 
     if let Some(kind) = op.strip_prefix("Is") {
         return Ok(has_type(kind, &value) == expect_bool(op, operand)?);
     }
-    let (base, other) = match op.strip_suffix("Path") {
+    match op.strip_suffix("Path") {
         Some(base) => {
             let p = operand
                 .as_str()
                 .ok_or_else(|| bad_rule(format!("'{op}' takes a path string")))?;
-            (base, lookup(p, scope)?.ok_or_else(|| invalid_value(p))?)
+            let other = lookup(p, scope)?.ok_or_else(|| invalid_value(p))?;
+            Ok(test(base, &value, &other))
         }
-        None => (op, operand.clone()),
-    };
-    Ok(test(base, &value, &other))
+        None => Ok(test(op, &value, operand)),
+    }
 }
 
 fn expect_bool(op: &str, operand: &Value) -> Result<bool, StatesError> {

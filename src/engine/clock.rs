@@ -103,7 +103,10 @@ impl Clock {
 
     /// Sleeps for `d` (virtual or real).
     pub async fn sleep(&self, d: Duration) {
-        let until = self.now() + ChronoDuration::from_std(d).unwrap_or(ChronoDuration::MAX);
+        let until = ChronoDuration::from_std(d)
+            .ok()
+            .and_then(|d| self.now().checked_add_signed(d))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         self.sleep_until(until).await;
     }
 

@@ -318,6 +318,31 @@ fn parse_machine(
         return None;
     };
     let ql = query_language(obj, path, inherited, errs);
+    let allowed: &[&str] = if top {
+        &[
+            "StartAt",
+            "States",
+            "Comment",
+            "Version",
+            "TimeoutSeconds",
+            "QueryLanguage",
+        ]
+    } else {
+        &[
+            "StartAt",
+            "States",
+            "Comment",
+            "ProcessorConfig",
+            "QueryLanguage",
+        ]
+    };
+    for key in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
+        let mut msg = format!("field \"{key}\" is not supported here");
+        if let Some(s) = crate::diagnostics::suggest(key, allowed.iter().copied()) {
+            msg.push_str(&format!(" (did you mean \"{s}\"?)"));
+        }
+        errs.push(err(&format!("{path}.{key}"), &msg));
+    }
     let start_at = match obj.get("StartAt") {
         Some(Value::String(s)) => s.clone(),
         _ => {
@@ -497,6 +522,8 @@ fn parse_state(
         errs.push(err(path, "state names must be at most 80 characters"));
     }
     let ql = query_language(obj, path, inherited, errs);
+    check_fields(ty, obj, path, ql, errs);
+    check_expressions(obj, path, ql, errs);
     let kind = parse_kind(ty, obj, path, ql, errs)?;
     let next = opt_string(obj, "Next", path, errs);
     let end = obj.get("End").and_then(Value::as_bool).unwrap_or(false);
@@ -519,6 +546,336 @@ fn parse_state(
         uses_context: mentions_context(v),
         kind,
     })
+}
+
+/// Fields every state type accepts (ASL specification and the JSONata additions).
+const COMMON_FIELDS: [&str; 3] = ["Type", "Comment", "QueryLanguage"];
+
+/// Fields each state type accepts besides [`COMMON_FIELDS`].
+fn allowed_fields(ty: &str) -> &'static [&'static str] {
+    match ty {
+        "Pass" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "Result",
+            "Assign",
+            "Output",
+        ],
+        "Task" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "ResultSelector",
+            "Resource",
+            "TimeoutSeconds",
+            "TimeoutSecondsPath",
+            "HeartbeatSeconds",
+            "HeartbeatSecondsPath",
+            "Retry",
+            "Catch",
+            "Credentials",
+            "Arguments",
+            "Output",
+            "Assign",
+        ],
+        "Choice" => &[
+            "InputPath",
+            "OutputPath",
+            "Choices",
+            "Default",
+            "Assign",
+            "Output",
+        ],
+        "Wait" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Seconds",
+            "SecondsPath",
+            "Timestamp",
+            "TimestampPath",
+            "Assign",
+            "Output",
+        ],
+        "Succeed" => &["InputPath", "OutputPath", "Output"],
+        "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
+        "Parallel" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "ResultSelector",
+            "Branches",
+            "Retry",
+            "Catch",
+            "Arguments",
+            "Output",
+            "Assign",
+        ],
+        "Map" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "ResultSelector",
+            "Retry",
+            "Catch",
+            "ItemProcessor",
+            "Iterator",
+            "ItemsPath",
+            "Items",
+            "ItemSelector",
+            "ItemReader",
+            "ItemBatcher",
+            "ResultWriter",
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
+            "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath",
+            "Label",
+            "Arguments",
+            "Output",
+            "Assign",
+        ],
+        _ => &[],
+    }
+}
+
+/// JSONPath-only fields, rejected in JSONata states (AWS: "These fields are not supported
+/// in JSONata states").
+const JSONPATH_ONLY: [&str; 9] = [
+    "InputPath",
+    "OutputPath",
+    "ResultPath",
+    "Parameters",
+    "ResultSelector",
+    "ItemsPath",
+    "SecondsPath",
+    "TimestampPath",
+    "MaxConcurrencyPath",
+];
+
+/// JSONata-only fields, rejected in JSONPath states.
+const JSONATA_ONLY: [&str; 3] = ["Arguments", "Output", "Items"];
+
+/// Rejects fields the state type does not have (with a suggestion) and fields of the other
+/// query language, as `CreateStateMachine` does.
+fn check_fields(
+    ty: &str,
+    obj: &Map<String, Value>,
+    path: &str,
+    ql: QueryLanguage,
+    errs: &mut Vec<DefinitionError>,
+) {
+    let allowed = allowed_fields(ty);
+    for key in obj.keys() {
+        let k = key.as_str();
+        if COMMON_FIELDS.contains(&k) {
+            continue;
+        }
+        if !allowed.contains(&k) {
+            let mut msg = format!("field \"{k}\" is not supported by {ty} states");
+            if let Some(s) = crate::diagnostics::suggest(k, allowed.iter().copied()) {
+                msg.push_str(&format!(" (did you mean \"{s}\"?)"));
+            }
+            errs.push(err(&format!("{path}.{k}"), &msg));
+        } else if ql == QueryLanguage::Jsonata && JSONPATH_ONLY.contains(&k) {
+            errs.push(err(
+                &format!("{path}.{k}"),
+                &format!("field \"{k}\" is not supported in JSONata states"),
+            ));
+        } else if ql == QueryLanguage::JsonPath && JSONATA_ONLY.contains(&k) {
+            errs.push(err(
+                &format!("{path}.{k}"),
+                &format!("field \"{k}\" is only supported in JSONata states"),
+            ));
+        }
+    }
+}
+
+/// Fields whose values hold JSONata expressions in JSONata states.
+const JSONATA_FIELDS: [&str; 16] = [
+    "Arguments",
+    "Output",
+    "Assign",
+    "Items",
+    "ItemSelector",
+    "Choices",
+    "Seconds",
+    "Timestamp",
+    "Error",
+    "Cause",
+    "TimeoutSeconds",
+    "HeartbeatSeconds",
+    "MaxConcurrency",
+    "ToleratedFailureCount",
+    "ToleratedFailurePercentage",
+    "Catch",
+];
+
+/// Path fields of JSONPath states (a path, `$$…` context path, `$var…` or intrinsic).
+const PATH_FIELDS: [&str; 12] = [
+    "InputPath",
+    "OutputPath",
+    "ResultPath",
+    "ItemsPath",
+    "SecondsPath",
+    "TimestampPath",
+    "ErrorPath",
+    "CausePath",
+    "MaxConcurrencyPath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "ToleratedFailureCountPath",
+];
+
+/// Payload-template fields of JSONPath states (keys ending in `.$` hold paths or intrinsics).
+const TEMPLATE_FIELDS: [&str; 5] = [
+    "Parameters",
+    "ResultSelector",
+    "ItemSelector",
+    "Assign",
+    "Catch",
+];
+
+/// Rejects, as `CreateStateMachine` does, JSONata expressions that do not parse or read the
+/// top-level context (JSONata states), and malformed paths and intrinsic calls (JSONPath
+/// states).
+fn check_expressions(
+    obj: &Map<String, Value>,
+    path: &str,
+    ql: QueryLanguage,
+    errs: &mut Vec<DefinitionError>,
+) {
+    match ql {
+        QueryLanguage::Jsonata => {
+            for key in JSONATA_FIELDS {
+                if let Some(v) = obj.get(key) {
+                    walk_jsonata(v, &format!("{path}.{key}"), errs);
+                }
+            }
+        }
+        QueryLanguage::JsonPath => {
+            for key in PATH_FIELDS {
+                if let Some(Value::String(p)) = obj.get(key) {
+                    check_path(p, &format!("{path}.{key}"), errs);
+                }
+            }
+            for key in TEMPLATE_FIELDS {
+                if let Some(v) = obj.get(key) {
+                    walk_template(v, &format!("{path}.{key}"), errs);
+                }
+            }
+            if let Some(Value::Array(rules)) = obj.get("Choices") {
+                for (i, r) in rules.iter().enumerate() {
+                    walk_rule(r, &format!("{path}.Choices[{i}]"), errs);
+                }
+            }
+        }
+    }
+}
+
+fn walk_jsonata(v: &Value, path: &str, errs: &mut Vec<DefinitionError>) {
+    match v {
+        Value::String(s) if crate::engine::jsonata::is_expression(s) => {
+            if let Err(e) =
+                crate::engine::jsonata::validate(crate::engine::jsonata::expression_text(s))
+            {
+                errs.push(err(path, &e));
+            }
+        }
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| walk_jsonata(x, &format!("{path}[{i}]"), errs)),
+        Value::Object(o) => o
+            .iter()
+            .for_each(|(k, x)| walk_jsonata(x, &format!("{path}.{k}"), errs)),
+        _ => {}
+    }
+}
+
+fn walk_template(v: &Value, path: &str, errs: &mut Vec<DefinitionError>) {
+    match v {
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| walk_template(x, &format!("{path}[{i}]"), errs)),
+        Value::Object(o) => {
+            for (k, x) in o {
+                let at = format!("{path}.{k}");
+                match (k.ends_with(".$"), x) {
+                    (true, Value::String(p)) => check_path(p, &at, errs),
+                    (true, _) => errs.push(err(
+                        &at,
+                        "the value of a field ending in \".$\" must be a string",
+                    )),
+                    (false, _) => walk_template(x, &at, errs),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Checks the `Variable` and `…Path` operands of a Choice rule, through `And`/`Or`/`Not`.
+fn walk_rule(rule: &Value, path: &str, errs: &mut Vec<DefinitionError>) {
+    let Some(o) = rule.as_object() else { return };
+    for (k, v) in o {
+        let at = format!("{path}.{k}");
+        match (k.as_str(), v) {
+            ("And" | "Or", Value::Array(a)) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, r)| walk_rule(r, &format!("{at}[{i}]"), errs)),
+            ("Not", r) => walk_rule(r, &at, errs),
+            ("Assign", a) => walk_template(a, &at, errs),
+            (k, Value::String(p)) if k == "Variable" || k.ends_with("Path") => {
+                check_path(p, &at, errs)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A path as AWS accepts it: a JSONPath, a `$$…` context path, a `$name…` variable path or
+/// an intrinsic function call.
+fn check_path(p: &str, at: &str, errs: &mut Vec<DefinitionError>) {
+    use crate::engine::{intrinsics, jsonpath, template};
+    let problem = if intrinsics::is_call(p) {
+        intrinsics::compile(p)
+            .err()
+            .map(|e| e.cause.unwrap_or(e.error))
+    } else if let Some(ctx) = p.strip_prefix("$$") {
+        jsonpath::compile(&format!("${ctx}"))
+            .err()
+            .map(|e| e.to_string())
+    } else if let Some((_, rest)) = template::variable_split(p) {
+        jsonpath::compile(&format!("${rest}"))
+            .err()
+            .map(|e| e.to_string())
+    } else if p.starts_with('$') {
+        jsonpath::compile(p).err().map(|e| e.to_string())
+    } else {
+        Some(format!("\"{p}\" is not a path (paths start with \"$\")"))
+    };
+    if let Some(m) = problem {
+        errs.push(err(at, &format!("invalid path or intrinsic function: {m}")));
+    }
 }
 
 fn check_next_end(
@@ -890,6 +1247,51 @@ mod tests {
         let sm = parse(&json!({"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}))
             .expect("valid");
         assert_eq!(sm.states["A"].query_language, QueryLanguage::Jsonata);
+    }
+
+    #[test]
+    fn unknown_field_is_rejected_with_suggestion() {
+        let e = first_error(
+            json!({"StartAt":"A","States":{"A":{"Type":"Task","Resouce":"x","End":true}}}),
+        );
+        assert!(e.starts_with("$.States.A.Resouce: field \"Resouce\" is not supported by Task states (did you mean \"Resource\"?)"), "{e}");
+    }
+
+    #[test]
+    fn jsonpath_fields_rejected_in_jsonata_states() {
+        let e = first_error(
+            json!({"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","InputPath":"$","End":true}}}),
+        );
+        assert_eq!(
+            e,
+            "$.States.A.InputPath: field \"InputPath\" is not supported in JSONata states"
+        );
+    }
+
+    #[test]
+    fn malformed_paths_and_expressions_are_rejected() {
+        let e = first_error(
+            json!({"StartAt":"A","States":{"A":{"Type":"Pass","End":true,"Parameters":{"x.$":"$.a["}}}}),
+        );
+        assert!(
+            e.starts_with("$.States.A.Parameters.x.$: invalid path or intrinsic function"),
+            "{e}"
+        );
+        let e = first_error(
+            json!({"StartAt":"A","States":{"A":{"Type":"Choice","Default":"B",
+            "Choices":[{"Variable":"nope","IsPresent":true,"Next":"B"}]},"B":{"Type":"Succeed"}}}),
+        );
+        assert!(
+            e.starts_with("$.States.A.Choices[0].Variable: invalid path"),
+            "{e}"
+        );
+        let e = first_error(
+            json!({"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","End":true,"Output":"{% $states.input. %}"}}}),
+        );
+        assert!(
+            e.starts_with("$.States.A.Output: INVALID_JSONATA_EXPRESSION"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -15,7 +15,8 @@ use std::sync::Mutex;
 /// AWS Step Functions hard quota: history events per execution.
 pub const MAX_HISTORY_EVENTS: usize = 25_000;
 
-/// The cause AWS reports when an execution reaches the history quota.
+/// The cause AWS reports (with error `States.Runtime`) when an execution reaches the history
+/// quota, as real executions show it (e.g. github.com/loads/ardere issue #86).
 pub const HISTORY_LIMIT_CAUSE: &str =
     "The execution reached the maximum number of history events (25000).";
 
@@ -82,7 +83,7 @@ fn stringify_payloads(details: &Value) -> Value {
         } else {
             v.clone()
         };
-        if is_payload {
+        if k == "input" || k == "output" {
             out.insert(format!("{k}Details"), json!({"truncated": false}));
         }
         out.insert(k.clone(), v);

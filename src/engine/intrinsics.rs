@@ -12,14 +12,14 @@ mod parse;
 
 pub use parse::{Arg, Call};
 
+use crate::engine::jsonpath::TextMap;
 use crate::engine::{template, Scope, StatesError};
 use serde_json::Value;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 thread_local! {
-    static CACHE: RefCell<HashMap<String, Arc<Call>>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<TextMap<Arc<Call>>> = RefCell::new(TextMap::default());
 }
 
 /// True when `expr` is written as an intrinsic call (`States.` prefix), as AWS decides

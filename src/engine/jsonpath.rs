@@ -9,6 +9,9 @@
 //!
 //! Compiled paths are cached per thread ([`compile`]), so evaluating the same path string
 //! in a loop parses it once.
+//!
+//! Not supported (rejected as [`PathError::Invalid`]): Jayway's regex filter `=~` and path
+//! functions such as `.length()` (AWS offers `States.ArrayLength` instead).
 
 #![warn(missing_docs)]
 
@@ -16,6 +19,7 @@ mod filter;
 mod parse;
 
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
@@ -91,12 +95,18 @@ impl Path {
     /// Evaluates against `root`: a definite path gives its value (or `NotFound`), an
     /// indefinite one the array of matches.
     pub fn query(&self, root: &Value) -> Result<Value, PathError> {
+        self.query_cow(root).map(Cow::into_owned)
+    }
+
+    /// Like [`Path::query`], borrowing the selected value when the path is definite (no
+    /// copy of the input for a Choice rule or a path read).
+    pub fn query_cow<'v>(&self, root: &'v Value) -> Result<Cow<'v, Value>, PathError> {
         if self.is_definite() {
-            self.query_definite(root).cloned()
+            self.query_definite(root).map(Cow::Borrowed)
         } else {
             let mut out = Vec::new();
             select(&self.segments, root, root, &mut out);
-            Ok(Value::Array(out.into_iter().cloned().collect()))
+            Ok(Cow::Owned(Value::Array(out.into_iter().cloned().collect())))
         }
     }
 
@@ -152,7 +162,13 @@ impl Path {
         ))
     }
 
+    /// Jayway's errors for an index step on a non-array: `The path $['a'] is null`, or
+    /// `Filter: [0] can only be applied to arrays. Current context is: …`.
     fn not_array(&self, i: usize, cur: &Value) -> PathError {
+        if cur.is_null() {
+            let prefix = normalized(&self.segments[..i]);
+            return PathError::NotFound(format!("The path {prefix} is null"));
+        }
         PathError::NotFound(format!(
             "Filter: {} can only be applied to arrays. Current context is: {}",
             normalized(&self.segments[i..=i]).trim_start_matches('$'),
@@ -268,8 +284,14 @@ fn children(v: &Value) -> Box<dyn Iterator<Item = &Value> + '_> {
     }
 }
 
+/// `..` followed by `inner`, in document pre-order. A deep-scan filter (`$..[?(…)]`) tests
+/// each object or array node itself once, as Jayway's scan does, rather than the children
+/// of every container (which would report array elements twice).
 fn descend<'v>(inner: &Segment, root: &'v Value, cur: &'v Value, out: &mut Vec<&'v Value>) {
-    apply(inner, root, cur, out);
+    match inner {
+        Segment::Filter(f) => out.extend(Some(cur).filter(|c| f.holds(c, root))),
+        _ => apply(inner, root, cur, out),
+    }
     for c in children(cur) {
         if c.is_array() || c.is_object() {
             descend(inner, root, c, out);
@@ -299,8 +321,32 @@ fn slice<'v>(
     }
 }
 
+/// FNV-1a: the caches key on short path texts, for which SipHash dominates lookup time.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// A map keyed by expression text, hashed with [`Fnv`].
+pub(crate) type TextMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<Fnv>>;
+
 thread_local! {
-    static CACHE: RefCell<HashMap<String, Arc<Path>>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<TextMap<Arc<Path>>> = RefCell::new(TextMap::default());
 }
 
 /// Parses `path` (which must start with `$`), reusing an earlier parse of the same text on

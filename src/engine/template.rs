@@ -19,24 +19,31 @@ use crate::engine::jsonpath::{self, PathError};
 use crate::engine::{intrinsics, Scope, StatesError};
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Reads a reference: `$…` from `scope.input`, `$$…` from `scope.context`, `$name…` from
 /// the variable `name` (letters, digits, `_`). Errors: [`PathError::NotFound`] when
 /// nothing is selected (or the variable is unbound), [`PathError::Invalid`] for bad syntax.
 pub fn read(expr: &str, scope: &Scope) -> Result<Value, PathError> {
+    read_cow(expr, scope).map(Cow::into_owned)
+}
+
+/// Like [`read`], borrowing from the scope when the path is definite.
+pub fn read_cow<'a>(expr: &str, scope: &Scope<'a>) -> Result<Cow<'a, Value>, PathError> {
     if let Some(ctx_path) = expr.strip_prefix('$').filter(|r| r.starts_with('$')) {
-        return jsonpath::query(ctx_path, scope.context);
+        return jsonpath::compile(ctx_path)?.query_cow(scope.context);
     }
     match variable_split(expr) {
-        None => jsonpath::query(expr, scope.input),
+        None => jsonpath::compile(expr)?.query_cow(scope.input),
         Some((name, rest)) => {
-            let value = scope.vars.get(name).ok_or_else(|| {
+            let vars: &'a crate::engine::vars::Vars = scope.vars;
+            let value = vars.get(name).ok_or_else(|| {
                 PathError::NotFound(format!("The variable '${name}' is not defined"))
             })?;
             if rest.is_empty() {
-                Ok(value.clone())
+                Ok(Cow::Borrowed(value))
             } else {
-                jsonpath::query(&format!("${rest}"), value)
+                jsonpath::compile(&format!("${rest}"))?.query_cow(value)
             }
         }
     }

@@ -143,6 +143,11 @@ fn timestamps_compare_as_instants() {
     assert!(parse_timestamp("2016-03-14t01:59:00Z").is_none());
     assert!(parse_timestamp("2016-03-14T01:59:00z").is_none());
     assert!(parse_timestamp("2016-03-14T01:59:00.123Z").is_some());
+    assert!(parse_timestamp("2016-03-05T21:29:29.243167252Z").is_some());
+    assert!(parse_timestamp("2016-12-05 21:29:29Z").is_none());
+    assert!(parse_timestamp("2016-12-05T21:29:29").is_none());
+    assert!(parse_timestamp("2016-13-05T21:29:29Z").is_none());
+    assert!(parse_timestamp("2016-12-05T25:29:29Z").is_none());
 }
 
 #[test]

@@ -12,16 +12,19 @@
 
 mod flow;
 mod multi;
+mod recovery;
 mod states;
 mod task;
 
+pub use recovery::matches_error;
+
 use crate::engine::clock::{Clock, ClockMode};
-use crate::engine::definition::{Catcher, QueryLanguage, Retrier, State, StateMachine};
+use crate::engine::definition::{State, StateMachine};
 use crate::engine::history::{HistoryEvent, Recorder, HISTORY_LIMIT_CAUSE, MAX_HISTORY_EVENTS};
 use crate::engine::integrations::s3::S3Folder;
 use crate::engine::integrations::Integration;
 use crate::engine::vars::Vars;
-use crate::engine::{Scope, StatesError};
+use crate::engine::StatesError;
 use chrono::{DateTime, SecondsFormat, Utc};
 use flow::Site;
 use futures::future::BoxFuture;
@@ -145,17 +148,17 @@ impl ExecutionResult {
 pub async fn execute(sm: &StateMachine, input: Value, cfg: &ExecutionConfig) -> ExecutionResult {
     let ex = Exec::new(cfg, &input);
     let rec = Arc::new(Recorder::new(cfg.max_history_events, cfg.keep_payloads));
-    let started = rec
-        .record(
-            0,
-            ex.clock.now(),
-            "ExecutionStarted",
-            json!({"input": payload(&ex, &input), "roleArn": ROLE_ARN}),
-        )
-        .unwrap_or(0);
+    // ExecutionStarted does not chain: the first state's previousEventId is 0, as in AWS.
+    rec.record(
+        0,
+        ex.clock.now(),
+        "ExecutionStarted",
+        json!({"input": payload(&ex, &input), "roleArn": ROLE_ARN}),
+    )
+    .ok();
     let mut b = Branch {
         rec: rec.clone(),
-        prev: started,
+        prev: 0,
         vars: Vars::new(),
     };
     let runner = ex.clock.runner();
@@ -165,8 +168,8 @@ pub async fn execute(sm: &StateMachine, input: Value, cfg: &ExecutionConfig) -> 
             .await
             .map_err(Ending::Failed),
     };
-    drop(runner);
     let (status, output, error, cause) = finish(&ex, &rec, b.prev, outcome);
+    drop(runner);
     drop(b);
     let history = Arc::try_unwrap(rec)
         .map(Recorder::into_events)
@@ -209,13 +212,17 @@ async fn run_with_timeout(
     b: &mut Branch,
     secs: u64,
 ) -> Result<Value, Ending> {
-    let timer = async {
-        let _r = ex.clock.runner();
+    // The timer is a runner of its own from the start, so the clock cannot advance past
+    // the deadline before the timer sleeps.
+    let timer_runner = ex.clock.runner();
+    let timer = async move {
         ex.clock.sleep(Duration::from_secs(secs)).await;
+        timer_runner
     };
     tokio::select! {
         r = run_machine(ex, sm, input, b) => r.map_err(Ending::Failed),
-        _ = timer => Err(Ending::TimedOut),
+        // Dropped (letting the clock move) only once the running branch is dropped too.
+        _runner = timer => Err(Ending::TimedOut),
     }
 }
 
@@ -349,7 +356,22 @@ impl Exec {
         Ok(id)
     }
 
-    /// The context object `$$` for a state entered at `entered`.
+    /// Records an event that does not become the `previousEventId` of the branch's next
+    /// event (AWS: `ExecutionStarted`, `MapIterationSucceeded`/`Failed`, `MapStateSucceeded`,
+    /// `ParallelStateSucceeded`).
+    fn record_side(
+        &self,
+        b: &Branch,
+        kind: &'static str,
+        details: Value,
+    ) -> Result<u64, StatesError> {
+        b.rec
+            .record(b.prev, self.clock.now(), kind, details)
+            .map_err(|_| StatesError::runtime(HISTORY_LIMIT_CAUSE))
+    }
+
+    /// The context object `$$` for a state entered at `entered` (with `Task.Token` for
+    /// `.waitForTaskToken` resources and `Map.Item` in a Map's `ItemSelector`).
     fn context(&self, st: &State, entered: &Entered, map_item: Option<(usize, &Value)>) -> Value {
         let mut c = Map::new();
         c.insert("Execution".into(), self.execution.clone());
@@ -358,6 +380,14 @@ impl Exec {
             json!({"EnteredTime": timestamp(entered.time), "Name": st.name, "RetryCount": entered.retry_count}),
         );
         c.insert("StateMachine".into(), self.state_machine.clone());
+        if let crate::engine::definition::Kind::Task(t) = &st.kind {
+            if t.resource.ends_with(".waitForTaskToken") {
+                c.insert(
+                    "Task".into(),
+                    json!({"Token": uuid::Uuid::new_v4().to_string()}),
+                );
+            }
+        }
         if let Some((i, v)) = map_item {
             c.insert("Map".into(), json!({"Item": {"Index": i, "Value": v}}));
         }
@@ -376,6 +406,8 @@ pub(crate) struct Branch {
 pub(crate) struct Entered {
     time: DateTime<Utc>,
     retry_count: u32,
+    /// Set once a Map or Parallel attempt recorded its `…StateStarted` event.
+    started: std::sync::atomic::AtomicBool,
 }
 
 /// What a state hands to the loop: its output and the next state (`None`: branch ends).
@@ -455,6 +487,7 @@ async fn run_state<'b>(
     let mut entered = Entered {
         time: ex.clock.now(),
         retry_count: 0,
+        started: std::sync::atomic::AtomicBool::new(false),
     };
     let site = Site {
         state: &st.name,
@@ -476,7 +509,7 @@ async fn run_state<'b>(
         Kind::Succeed => states::succeed(ex, st, input, b, &entered, site),
         Kind::Fail(f) => return Err(states::fail(ex, st, f, &input, b, &entered, site)),
         Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_) => {
-            with_retry_catch(ex, st, input, b, &mut entered, site).await
+            recovery::with_retry_catch(ex, st, input, b, &mut entered, site).await
         }
     };
     let (output, next) = done?;
@@ -500,162 +533,38 @@ async fn run_state<'b>(
 /// A finished state: its output, and the next state (`None` ends the branch).
 pub(crate) type Done<'b> = Result<(Value, Option<&'b str>), StatesError>;
 
-/// Runs a Task, Parallel or Map state body, retrying and catching as its `Retry` and `Catch`
-/// say.
-async fn with_retry_catch<'b>(
-    ex: &'b Exec,
-    st: &'b State,
-    input: Value,
-    b: &mut Branch,
-    entered: &mut Entered,
-    site: Site<'_>,
-) -> Done<'b> {
-    use crate::engine::definition::Kind;
-    let mut attempts = vec![0u32; st.retry.len()];
-    loop {
-        let r = match &st.kind {
-            Kind::Task(t) => task::run(ex, st, t, &input, b, entered, site).await,
-            Kind::Parallel { branches } => {
-                multi::parallel(ex, st, branches, &input, b, entered, site).await
-            }
-            Kind::Map(m) => multi::map(ex, st, m, &input, b, entered, site).await,
-            _ => unreachable_kind(),
-        };
-        let err = match r {
-            Ok(out) => return Ok(out),
-            Err(e) => e,
-        };
-        if let Some(delay) = retry_delay(ex, &st.retry, &mut attempts, &err) {
-            ex.clock.sleep(delay).await;
-            entered.retry_count += 1;
-            continue;
+/// Length of a number's JSON text (no allocation for integers).
+fn number_len(n: &serde_json::Number) -> isize {
+    let digits = |mut x: u64| {
+        let mut d = 1;
+        while x >= 10 {
+            x /= 10;
+            d += 1;
         }
-        return match st
-            .catch
-            .iter()
-            .find(|c| matches_error(&c.error_equals, &err.error))
-        {
-            Some(c) => catch(ex, st, c, input, err, b, entered, site),
-            None => Err(err),
-        };
-    }
-}
-
-fn unreachable_kind<'b>() -> Done<'b> {
-    Err(StatesError::runtime(
-        "internal error: no retry/catch for this state type",
-    ))
-}
-
-/// True when `ErrorEquals` matches `error`. `States.ALL` matches any error except
-/// `States.Runtime` (never retried or caught) and `States.DataLimitExceeded` (terminal unless
-/// named); `States.TaskFailed` matches any error but `States.Timeout` (AWS error names
-/// reference).
-pub fn matches_error(error_equals: &[String], error: &str) -> bool {
-    if error == "States.Runtime" {
-        return false;
-    }
-    error_equals.iter().any(|e| {
-        e == error
-            || (e == "States.ALL" && error != "States.DataLimitExceeded")
-            || (e == "States.TaskFailed"
-                && error != "States.Timeout"
-                && error != "States.DataLimitExceeded")
-    })
-}
-
-/// The wait before the next attempt, or `None` when no retrier applies or it is exhausted.
-/// Interval: `IntervalSeconds × BackoffRate^n` (n = retries so far by this retrier), capped
-/// by `MaxDelaySeconds`, and with `JitterStrategy: FULL` a uniform random part of it.
-fn retry_delay(
-    ex: &Exec,
-    retriers: &[Retrier],
-    attempts: &mut [u32],
-    err: &StatesError,
-) -> Option<Duration> {
-    let i = retriers
-        .iter()
-        .position(|r| matches_error(&r.error_equals, &err.error))?;
-    let r = &retriers[i];
-    if attempts[i] >= r.max_attempts {
-        return None;
-    }
-    let mut secs = r.interval_seconds * r.backoff_rate.powi(attempts[i] as i32);
-    if let Some(m) = r.max_delay_seconds {
-        secs = secs.min(m);
-    }
-    if r.jitter_full {
-        secs *= ex.random();
-    }
-    attempts[i] += 1;
-    Some(Duration::from_secs_f64(secs.clamp(0.0, 1e9)))
-}
-
-/// The error output of a caught error: `{"Error":…,"Cause":…}`.
-fn error_output(err: &StatesError) -> Value {
-    let mut o = Map::new();
-    o.insert("Error".into(), json!(err.error));
-    if let Some(c) = &err.cause {
-        o.insert("Cause".into(), json!(c));
-    }
-    Value::Object(o)
-}
-
-/// Applies a matching catcher: the error output goes through `ResultPath` (JSONPath) or
-/// `Output` (JSONata), `Assign` is applied, and the branch continues at `Next`.
-#[allow(clippy::too_many_arguments)]
-fn catch<'b>(
-    ex: &'b Exec,
-    st: &'b State,
-    c: &'b Catcher,
-    input: Value,
-    err: StatesError,
-    b: &mut Branch,
-    entered: &Entered,
-    site: Site<'_>,
-) -> Done<'b> {
-    let eo = error_output(&err);
-    let ctx = if st.uses_context {
-        ex.context(st, entered, None)
-    } else {
-        Value::Null
+        d
     };
-    let (out, bindings) = match st.query_language {
-        QueryLanguage::JsonPath => {
-            let scope = Scope {
-                input: &eo,
-                context: &ctx,
-                vars: &b.vars,
-            };
-            let bindings = match &c.assign {
-                Some(a) => flow::assign(a, &scope).map_err(|e| site.wrap(e))?,
-                None => vec![],
-            };
-            let out = states::result_path(&c.result_path, input, eo.clone(), &ctx, &b.vars, site)?;
-            (out, bindings)
-        }
-        QueryLanguage::Jsonata => {
-            let sv = json!({"input": input, "context": ctx, "errorOutput": eo});
-            let out = match &c.output {
-                Some(o) => {
-                    flow::jsonata_template(o, &sv, &b.vars, "Output").map_err(|e| site.wrap(e))?
-                }
-                None => eo.clone(),
-            };
-            let bindings = match &c.assign {
-                Some(a) => flow::jsonata_assign(a, &sv, &b.vars).map_err(|e| site.wrap(e))?,
-                None => vec![],
-            };
-            (out, bindings)
-        }
-    };
-    for (k, v) in bindings {
-        b.vars.set(k, v);
+    match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => digits(u),
+        (None, Some(i)) => 1 + digits(i.unsigned_abs()),
+        _ => n.to_string().len() as isize,
     }
-    Ok((out, Some(c.next.as_str())))
 }
 
-/// True when the JSON text of `v` is longer than `limit` bytes (stops counting early).
+/// Length of a string's JSON text, quotes and escapes included.
+fn string_len(s: &str) -> isize {
+    let escapes: isize = s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+            0..=0x1f => 5,
+            _ => 0,
+        })
+        .sum();
+    s.len() as isize + 2 + escapes
+}
+
+/// True when the compact JSON text of `v` (as serde_json writes it) is longer than `limit`
+/// bytes; stops counting once over.
 pub fn exceeds(v: &Value, limit: usize) -> bool {
     fn size(v: &Value, budget: &mut isize) {
         if *budget < 0 {
@@ -664,18 +573,18 @@ pub fn exceeds(v: &Value, limit: usize) -> bool {
         match v {
             Value::Null => *budget -= 4,
             Value::Bool(b) => *budget -= if *b { 4 } else { 5 },
-            Value::Number(n) => *budget -= n.to_string().len() as isize,
-            Value::String(s) => *budget -= s.len() as isize + 2,
+            Value::Number(n) => *budget -= number_len(n),
+            Value::String(s) => *budget -= string_len(s),
             Value::Array(a) => {
-                *budget -= 2 + a.len() as isize;
+                *budget -= 2 + (a.len() as isize - 1).max(0);
                 for x in a {
                     size(x, budget);
                 }
             }
             Value::Object(o) => {
-                *budget -= 2 + o.len() as isize * 2;
+                *budget -= 2 + (o.len() as isize - 1).max(0) + o.len() as isize;
                 for (k, x) in o {
-                    *budget -= k.len() as isize + 2;
+                    *budget -= string_len(k);
                     size(x, budget);
                 }
             }
@@ -718,5 +627,13 @@ mod tests {
         let v = json!({"a": "x".repeat(100)});
         assert!(!exceeds(&v, 200));
         assert!(exceeds(&v, 50));
+        for v in [
+            json!([12345, -678]),
+            json!({"a\"b": [null, true, 1.5, "x\ny\u{1}"], "c": {}}),
+        ] {
+            let n = v.to_string().len();
+            assert!(!exceeds(&v, n), "{v}");
+            assert!(exceeds(&v, n - 1), "{v}");
+        }
     }
 }

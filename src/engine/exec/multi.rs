@@ -14,6 +14,7 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// AWS Step Functions: an inline Map runs at most 40 iterations concurrently.
@@ -23,35 +24,43 @@ pub const INLINE_MAP_CONCURRENCY: usize = 40;
 pub const DISTRIBUTED_MAP_CONCURRENCY: usize = 1000;
 
 type ChildResult = Result<Value, StatesError>;
-type ChildFuture<'f> = BoxFuture<'f, (usize, ChildResult, Runner)>;
+/// A child's result and the last event id of its history chain.
+type ChildEnd = (ChildResult, u64);
+type ChildFuture<'f> = BoxFuture<'f, (usize, ChildEnd, Runner)>;
 
-/// Outcome of running children: each child's result (`None`: not run or aborted) and the
-/// indices that were in flight when the run was aborted.
+/// Outcome of running children: each child's result (`None`: not run or aborted), the
+/// indices that were in flight when the run was aborted, and the end of the history chain
+/// of the child whose failure stopped the run.
 struct Children {
     results: Vec<Option<ChildResult>>,
     aborted: Vec<usize>,
+    failed_chain: Option<u64>,
 }
 
-/// Runs children `0..n`, at most `limit` at once. After each completion `keep_going` says
-/// whether to go on; `false` drops (cancels) every child still in flight.
+/// Runs children `0..n`, at most `limit` at once. `start(i, prev)` builds child `i` whose
+/// history chain continues from event `prev`: `first_prev` for the first wave, then the end
+/// of the chain of the child whose slot it takes (AWS numbers a sequential Map's iterations
+/// as one chain). After each completion `keep_going` says whether to go on; `false` drops
+/// (cancels) every child still in flight.
 async fn run_children<'f>(
     ex: &Exec,
     n: usize,
     limit: usize,
-    mut start: impl FnMut(usize) -> BoxFuture<'f, ChildResult>,
+    first_prev: u64,
+    mut start: impl FnMut(usize, u64) -> BoxFuture<'f, ChildEnd>,
     mut keep_going: impl FnMut(usize, &ChildResult) -> bool,
 ) -> Children {
     let mut results: Vec<Option<ChildResult>> = (0..n).map(|_| None).collect();
     let mut futs: FuturesUnordered<ChildFuture<'f>> = FuturesUnordered::new();
     let mut running = BTreeSet::new();
+    let mut free_chains: Vec<u64> = Vec::new();
     let mut next = 0;
     let limit = limit.max(1);
-    let mut blocked = Some(ex.clock.blocked());
     macro_rules! top_up {
         () => {
             while next < n && futs.len() < limit {
                 let guard = ex.clock.runner();
-                let f = start(next);
+                let f = start(next, free_chains.pop().unwrap_or(first_prev));
                 let i = next;
                 running.insert(i);
                 futs.push(Box::pin(async move { (i, f.await, guard) }));
@@ -60,22 +69,29 @@ async fn run_children<'f>(
         };
     }
     top_up!();
-    if futs.is_empty() {
-        blocked.take();
-    }
-    while let Some((i, r, guard)) = futs.next().await {
+    // Blocked only once the children are registered runners, so the clock cannot advance
+    // in between.
+    let mut blocked = (!futs.is_empty()).then(|| ex.clock.blocked());
+    let mut failed_chain = None;
+    while let Some((i, (r, chain), guard)) = futs.next().await {
         running.remove(&i);
         let go = keep_going(i, &r);
+        if r.is_err() {
+            failed_chain.get_or_insert(chain);
+        }
         results[i] = Some(r);
         if !go {
             blocked.take();
             drop(futs);
             drop(guard);
+            let aborted = running.into_iter().collect();
             return Children {
                 results,
-                aborted: running.into_iter().collect(),
+                aborted,
+                failed_chain: Some(chain),
             };
         }
+        free_chains.push(chain);
         top_up!();
         if futs.is_empty() {
             blocked.take();
@@ -85,6 +101,7 @@ async fn run_children<'f>(
     Children {
         results,
         aborted: vec![],
+        failed_chain,
     }
 }
 
@@ -103,6 +120,7 @@ pub(super) async fn parallel<'b>(
     let ctx = ctx_for(ex, st, entered);
     let branch_input = effective_input(st, input, &ctx, b, site)?;
     let started = ex.record(b, "ParallelStateStarted", Value::Null)?;
+    entered.started.store(true, Ordering::Relaxed);
     let parent_vars = Arc::new(b.vars.clone());
     let rec = b.rec.clone();
     let mut failure = None;
@@ -110,15 +128,19 @@ pub(super) async fn parallel<'b>(
         ex,
         branches.len(),
         branches.len(),
-        |i| {
+        started,
+        |i, prev| {
             let input = branch_input.clone();
             let mut cb = Branch {
                 rec: rec.clone(),
-                prev: started,
+                prev,
                 vars: Vars::child(parent_vars.clone()),
             };
             let sm = &branches[i];
-            Box::pin(async move { run_machine(ex, sm, input, &mut cb).await })
+            Box::pin(async move {
+                let r = run_machine(ex, sm, input, &mut cb).await;
+                (r, cb.prev)
+            })
         },
         |_, r| match r {
             Ok(_) => true,
@@ -129,12 +151,13 @@ pub(super) async fn parallel<'b>(
         },
     )
     .await;
-    b.prev = b.rec.last_id();
     if let Some(e) = failure {
-        ex.record(b, "ParallelStateFailed", Value::Null)?;
+        // `ParallelStateFailed` is recorded once the error is final (not retried).
+        b.prev = done.failed_chain.unwrap_or(started);
         return Err(e);
     }
-    ex.record(b, "ParallelStateSucceeded", Value::Null)?;
+    b.prev = b.rec.last_id();
+    ex.record_side(b, "ParallelStateSucceeded", Value::Null)?;
     let result = Value::Array(
         done.results
             .into_iter()
@@ -198,8 +221,8 @@ pub(super) async fn map<'b>(
 ) -> Done<'b> {
     let ctx = ctx_for(ex, st, entered);
     let run = prepare(ex, st, m, input, &ctx, b, entered, site)?;
-    let n = run.items.len();
-    let started = ex.record(b, "MapStateStarted", json!({"length": n}))?;
+    let started = ex.record(b, "MapStateStarted", json!({"length": run.items.len()}))?;
+    entered.started.store(true, Ordering::Relaxed);
     if m.distributed {
         ex.record(
             b,
@@ -207,52 +230,11 @@ pub(super) async fn map<'b>(
             json!({"mapRunArn": map_run_arn(ex, st)}),
         )?;
     }
-    let parent_vars = Arc::new(if m.distributed {
-        Vars::new()
-    } else {
-        b.vars.clone()
-    });
-    let rec = b.rec.clone();
-    let items = run.items;
-    let mut failures = 0u64;
-    let mut first_error = None;
-    let tolerance = (run.tolerated_count, run.tolerated_pct);
-    let done = run_children(
-        ex,
-        n,
-        run.limit,
-        |i| {
-            let item = items[i].clone();
-            let vars = Vars::child(parent_vars.clone());
-            let rec = if m.distributed {
-                Arc::new(Recorder::new(usize::MAX, false))
-            } else {
-                rec.clone()
-            };
-            let name = st.name.as_str();
-            let distributed = m.distributed;
-            Box::pin(async move {
-                let mut cb = Branch {
-                    rec,
-                    prev: started,
-                    vars,
-                };
-                iteration(ex, name, &m.processor, i, item, &mut cb, distributed).await
-            })
-        },
-        |_, r| {
-            if let Err(e) = r {
-                failures += 1;
-                first_error.get_or_insert_with(|| e.clone());
-                return within_tolerance(failures, n, tolerance);
-            }
-            true
-        },
-    )
-    .await;
+    let tally = run_iterations(ex, st, m, &run, b, started).await;
+    let failed_chain = tally.children.failed_chain;
     b.prev = b.rec.last_id();
-    for i in &done.aborted {
-        if !m.distributed {
+    if !m.distributed {
+        for i in &tally.children.aborted {
             ex.record(
                 b,
                 "MapIterationAborted",
@@ -260,35 +242,35 @@ pub(super) async fn map<'b>(
             )?;
         }
     }
-    let failed = first_error.filter(|_| !within_tolerance(failures, n, tolerance));
-    let written = match &m.result_writer {
-        Some(w) => Some(write_results(
+    let tolerance = (run.tolerated_count, run.tolerated_pct);
+    let failed = tally
+        .first_error
+        .filter(|_| !within_tolerance(tally.failures, run.items.len(), tolerance));
+    let written = m.result_writer.as_ref().map(|w| {
+        write_results(
             ex,
             st,
             w,
-            &items,
-            &done.results,
+            &run.items,
+            &tally.children.results,
             input,
             &ctx,
             b,
             site,
-        )),
-        None => None,
-    };
+        )
+    });
     if let Some(e) = failed {
-        let e = if m.distributed {
-            tolerance_error(e, tolerance)
-        } else {
-            e
-        };
+        let e = tolerance_error(e, m.distributed, tolerance);
         if m.distributed {
             ex.record(
                 b,
                 "MapRunFailed",
                 json!({"error": e.error, "cause": e.cause}),
             )?;
+        } else {
+            b.prev = failed_chain.unwrap_or(started);
         }
-        ex.record(b, "MapStateFailed", Value::Null)?;
+        // `MapStateFailed` is recorded once the error is final (not retried).
         return Err(e);
     }
     if m.distributed {
@@ -296,19 +278,85 @@ pub(super) async fn map<'b>(
     }
     let result = match written {
         Some(w) => w?,
-        None => Value::Array(
-            done.results
-                .into_iter()
-                .map(|r| match r {
-                    Some(Ok(v)) => v,
-                    Some(Err(e)) => super::error_output(&e),
-                    None => Value::Null,
-                })
-                .collect(),
-        ),
+        None => outputs(tally.children.results),
     };
-    ex.record(b, "MapStateSucceeded", Value::Null)?;
+    ex.record_side(b, "MapStateSucceeded", Value::Null)?;
     task::finish(st, input, result, ctx, b, site)
+}
+
+/// The Map result without a `ResultWriter`: iteration outputs in item order (a tolerated
+/// failure contributes its error output).
+fn outputs(results: Vec<Option<ChildResult>>) -> Value {
+    let out = results.into_iter().map(|r| match r {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => super::recovery::error_output(&e),
+        None => Value::Null,
+    });
+    Value::Array(out.collect())
+}
+
+/// What the iterations of a Map run did.
+struct Tally {
+    children: Children,
+    failures: u64,
+    first_error: Option<StatesError>,
+}
+
+/// Runs the iterations, stopping once failures exceed the tolerated threshold. Inline
+/// iterations record into the execution's history and see its variables; distributed ones
+/// are child executions with their own history and no outer variables.
+async fn run_iterations(
+    ex: &Exec,
+    st: &State,
+    m: &MapSpec,
+    run: &MapRun,
+    b: &Branch,
+    started: u64,
+) -> Tally {
+    let n = run.items.len();
+    let parent_vars = Arc::new(if m.distributed {
+        Vars::new()
+    } else {
+        b.vars.clone()
+    });
+    let tolerance = (run.tolerated_count, run.tolerated_pct);
+    let (mut failures, mut first_error) = (0u64, None);
+    let children = run_children(
+        ex,
+        n,
+        run.limit,
+        started,
+        |i, prev| {
+            let rec = if m.distributed {
+                Arc::new(Recorder::new(usize::MAX, false))
+            } else {
+                b.rec.clone()
+            };
+            let mut cb = Branch {
+                rec,
+                prev,
+                vars: Vars::child(parent_vars.clone()),
+            };
+            let item = run.items[i].clone();
+            Box::pin(async move {
+                iteration(ex, &st.name, &m.processor, i, item, &mut cb, m.distributed).await
+            })
+        },
+        |_, r| match r {
+            Ok(_) => true,
+            Err(e) => {
+                failures += 1;
+                first_error.get_or_insert_with(|| e.clone());
+                within_tolerance(failures, n, tolerance)
+            }
+        },
+    )
+    .await;
+    Tally {
+        children,
+        failures,
+        first_error,
+    }
 }
 
 /// `ResultWriter`: writes the map run's results to the local S3 folder and returns the
@@ -325,7 +373,13 @@ fn write_results(
     b: &Branch,
     site: Site<'_>,
 ) -> Result<Value, StatesError> {
-    let w = evaluate_resource_config(st, writer, "ResultWriter", input, ctx, b, site)?;
+    // JSONPath `Parameters` read the effective input (after `InputPath`), as `ItemReader`'s do.
+    let eff = match st.query_language {
+        QueryLanguage::JsonPath => input_path(&st.input_path, input, ctx, &b.vars, site)?,
+        QueryLanguage::Jsonata => None,
+    };
+    let eff = eff.as_ref().unwrap_or(input);
+    let w = evaluate_resource_config(st, writer, "ResultWriter", eff, ctx, b, site)?;
     let store = ex.cfg.s3.as_ref().ok_or_else(|| {
         StatesError::new(
             "States.ResultWriterFailed",
@@ -400,11 +454,16 @@ fn evaluate_resource_config(
     Ok(out)
 }
 
-/// With a tolerance (distributed Map), exceeding it fails with
-/// `States.ExceedToleratedFailureThreshold`; without one the first iteration error is the
-/// Map's error.
-fn tolerance_error(e: StatesError, tolerance: (Option<u64>, Option<f64>)) -> StatesError {
-    if tolerance == (None, None) {
+/// A distributed Map whose failed items exceed the tolerated threshold (default 0) fails with
+/// `States.ExceedToleratedFailureThreshold` (AWS "Setting failure thresholds for Distributed
+/// Map states"); so does an inline Map given a threshold. Otherwise the first failed
+/// iteration's error is the Map's error.
+fn tolerance_error(
+    e: StatesError,
+    distributed: bool,
+    tolerance: (Option<u64>, Option<f64>),
+) -> StatesError {
+    if !distributed && tolerance == (None, None) {
         return e;
     }
     StatesError::new(
@@ -438,11 +497,13 @@ fn iteration<'f>(
     item: Value,
     cb: &'f mut Branch,
     distributed: bool,
-) -> BoxFuture<'f, ChildResult> {
+) -> BoxFuture<'f, ChildEnd> {
     Box::pin(async move {
         let details = json!({"name": name, "index": index});
         if !distributed {
-            ex.record(cb, "MapIterationStarted", details.clone())?;
+            if let Err(e) = ex.record(cb, "MapIterationStarted", details.clone()) {
+                return (Err(e), cb.prev);
+            }
         }
         let r = run_machine(ex, processor, item, cb).await;
         if !distributed {
@@ -451,9 +512,9 @@ fn iteration<'f>(
             } else {
                 "MapIterationFailed"
             };
-            ex.record(cb, kind, details).ok();
+            ex.record_side(cb, kind, details).ok();
         }
-        r
+        (r, cb.prev)
     })
 }
 
@@ -667,14 +728,21 @@ fn select_items(
     let Some(sel) = &m.item_selector else {
         return Ok(items);
     };
+    // One context object (and, in JSONata, one `$states`) for all items; only `Map.Item`
+    // changes, so the execution input is not copied per item.
+    let mut ctx = ex.context(st, entered, Some((0, &Value::Null)));
+    let mut sv = if jsonata { sv.clone() } else { Value::Null };
     let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let ctx = ex.context(st, entered, Some((i, item)));
+    for (i, item) in items.into_iter().enumerate() {
+        let map_item = json!({"Item": {"Index": i, "Value": item}});
         let v = if jsonata {
-            let mut sv = sv.clone();
-            sv["context"] = ctx;
+            if !sv["context"].is_object() {
+                sv["context"] = ctx.clone();
+            }
+            sv["context"]["Map"] = map_item;
             flow::jsonata_template(sel, &sv, &b.vars, "ItemSelector")
         } else {
+            ctx["Map"] = map_item;
             flow::template(
                 sel,
                 &Scope {

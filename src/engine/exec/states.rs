@@ -339,7 +339,7 @@ fn wait_until_jsonpath(
         vars,
     };
     match w {
-        WaitSpec::Seconds(v) => Ok(now + secs(v.as_f64().unwrap_or(0.0).max(0.0) as i64)),
+        WaitSpec::Seconds(v) => Ok(after(now, v.as_f64().unwrap_or(0.0).max(0.0) as i64)),
         WaitSpec::Timestamp(v) => {
             parse_timestamp(v.as_str().unwrap_or_default()).ok_or_else(|| {
                 site.wrap(StatesError::runtime(format!(
@@ -353,7 +353,7 @@ fn wait_until_jsonpath(
                 Some(n) if n < 0 => Err(site.wrap(StatesError::runtime(format!(
                     "The SecondsPath parameter references a negative value: {p} == {v}"
                 )))),
-                Some(n) => Ok(now + secs(n)),
+                Some(n) => Ok(after(now, n)),
                 None => Err(site.wrap(StatesError::runtime(format!(
                     "The SecondsPath parameter cannot be parsed as a long value: {p} == {v}"
                 )))),
@@ -385,7 +385,7 @@ fn wait_until_jsonata(
         WaitSpec::Seconds(v) => {
             let r = flow::jsonata_template(v, sv, vars, "Seconds").map_err(|e| site.wrap(e))?;
             match r.as_i64() {
-                Some(n) if n >= 0 => Ok(now + secs(n)),
+                Some(n) if n >= 0 => Ok(after(now, n)),
                 _ => Err(site.wrap(StatesError::query_evaluation(format!(
                     "The JSONata expression '{}' specified for the field 'Seconds' returned an unexpected result type. Expected 'integer', but was '{}' for value: {r}",
                     flow::expr_text(v),
@@ -411,20 +411,18 @@ fn wait_until_jsonata(
     }
 }
 
-fn secs(n: i64) -> chrono::Duration {
-    chrono::Duration::try_seconds(n).unwrap_or(chrono::Duration::MAX)
+/// `now` plus `n` seconds, saturating at the latest representable time (a wait that long
+/// never ends in practice, and must not overflow).
+fn after(now: DateTime<Utc>, n: i64) -> DateTime<Utc> {
+    chrono::Duration::try_seconds(n)
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-/// Parses an ISO-8601 extended offset date-time (`2016-03-14T01:59:00Z`,
-/// `…T…+01:00`, fractional seconds allowed); a space instead of `T` or a missing offset are
-/// rejected as AWS rejects them.
-pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
-    if s.as_bytes().get(10) != Some(&b'T') {
-        return None;
-    }
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+/// Parses an ISO-8601 extended offset date-time as AWS accepts it (`T` separator and an
+/// offset required), via the Choice layer's parser.
+fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    crate::engine::choice::parse_timestamp(s).map(|t| t.with_timezone(&Utc))
 }
 
 /// A Succeed state: `InputPath`/`OutputPath` (JSONPath) or `Output` (JSONata).

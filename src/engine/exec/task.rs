@@ -60,8 +60,14 @@ pub(super) async fn run<'b>(
         "HeartbeatSeconds",
     )?;
     let (rtype, res) = resource_parts(&t.resource);
-    let details = json!({"resourceType": rtype, "resource": res, "region": "us-east-1",
+    let mut details = json!({"resourceType": rtype, "resource": res, "region": "us-east-1",
         "parameters": super::payload(ex, &params)});
+    if let Some(t) = timeout {
+        details["timeoutInSeconds"] = json!(t);
+    }
+    if let Some(h) = heartbeat {
+        details["heartbeatInSeconds"] = json!(h);
+    }
     let request = TaskRequest {
         resource: t.resource.clone(),
         parameters: params,

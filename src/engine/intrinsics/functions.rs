@@ -92,6 +92,15 @@ fn int(name: &str, v: &Value, what: &str) -> Result<i64, StatesError> {
     }
 }
 
+/// A numeric argument rounded half-up to an integer (AWS Step Functions rounds
+/// non-integer range bounds to the nearest integer).
+fn rounded_int(name: &str, v: &Value, what: &str) -> Result<i64, StatesError> {
+    match v.as_f64() {
+        Some(f) if v.is_f64() && f.is_finite() && f.abs() < 9.0e15 => Ok(round_half_up(f) as i64),
+        _ => int(name, v, what),
+    }
+}
+
 fn array_partition(args: Vec<Value>) -> R {
     arity("ArrayPartition", &args, 2..=2)?;
     let arr = array("ArrayPartition", &args[0], "the first argument")?;
@@ -114,9 +123,9 @@ fn array_contains(args: Vec<Value>) -> R {
 
 fn array_range(args: Vec<Value>) -> R {
     arity("ArrayRange", &args, 3..=3)?;
-    let start = int("ArrayRange", &args[0], "the start")?;
-    let end = int("ArrayRange", &args[1], "the end")?;
-    let step = int("ArrayRange", &args[2], "the step")?;
+    let start = rounded_int("ArrayRange", &args[0], "the start")?;
+    let end = rounded_int("ArrayRange", &args[1], "the end")?;
+    let step = rounded_int("ArrayRange", &args[2], "the step")?;
     if step == 0 {
         return Err(fail("ArrayRange", "the step must not be 0"));
     }
@@ -265,7 +274,27 @@ fn json_merge(args: Vec<Value>) -> R {
 
 fn json_to_string(args: Vec<Value>) -> R {
     arity("JsonToString", &args, 1..=1)?;
-    Ok(Value::String(args[0].to_string()))
+    Ok(Value::String(java_json(&args[0])))
+}
+
+/// Compact JSON text as Jackson writes it: doubles in Java's `Double.toString` form
+/// (`1.0E7`), everything else as usual.
+pub fn java_json(v: &Value) -> String {
+    use serde::Serialize;
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, JavaFormatter);
+    match v.serialize(&mut ser) {
+        Ok(()) => String::from_utf8(out).unwrap_or_else(|_| v.to_string()),
+        Err(_) => v.to_string(),
+    }
+}
+
+struct JavaFormatter;
+
+impl serde_json::ser::Formatter for JavaFormatter {
+    fn write_f64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, f: f64) -> std::io::Result<()> {
+        w.write_all(java_double(f).as_bytes())
+    }
 }
 
 fn string_to_json(args: Vec<Value>) -> R {
@@ -374,7 +403,7 @@ pub fn format(raw: &str, args: &[Value]) -> R {
     let mut chars = raw.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => out.extend(chars.next()),
+            '\\' => out.extend(chars.next().map(super::parse::unescape)),
             '{' if chars.peek() == Some(&'}') => {
                 chars.next();
                 let v = next

@@ -32,6 +32,17 @@ pub enum Arg {
     Call(Box<Call>),
 }
 
+/// The character an escape `\c` in a string literal stands for: `\n`, `\t`, `\r` are
+/// control characters; any other `c` (`'`, `{`, `}`, `\\`) stands for itself.
+pub fn unescape(c: char) -> char {
+    match c {
+        'n' => '\n',
+        't' => '\t',
+        'r' => '\r',
+        other => other,
+    }
+}
+
 fn invalid(expr: &str, why: &str) -> StatesError {
     StatesError::intrinsic(format!("Invalid intrinsic function call '{expr}': {why}"))
 }
@@ -126,7 +137,7 @@ impl P<'_> {
         while let Some((i, c)) = chars.next() {
             match c {
                 '\\' => match chars.next() {
-                    Some((_, n)) => value.push(n),
+                    Some((_, n)) => value.push(unescape(n)),
                     None => break,
                 },
                 '\'' => {

@@ -162,8 +162,9 @@ fn array_range_includes_end_and_is_limited() {
         err("States.ArrayRange(0, 3, 0)").error,
         "States.IntrinsicFailure"
     );
+    assert_eq!(ev("States.ArrayRange(0, 3.5, 1.2)"), json!([0, 1, 2, 3, 4]));
     assert_eq!(
-        err("States.ArrayRange(0, 3.5, 1)").error,
+        err("States.ArrayRange(0, '3', 1)").error,
         "States.IntrinsicFailure"
     );
 }
@@ -313,4 +314,46 @@ fn format_writes_doubles_as_java_does() {
     assert_eq!(t(-2.5e21), "-2.5E21");
     assert_eq!(t(0.001), "0.001");
     assert_eq!(number_text(&serde_json::Number::from(12)), "12");
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Arbitrary call text never panics the parser or evaluator.
+        #[test]
+        fn any_call_text_is_handled(text in "States\\.[A-Za-z]{0,14}\\([$a-z0-9.,' {}\\\\()-]{0,30}") {
+            let _ = eval_in(&text, json!({"a": [1, 2], "s": "x,y"}));
+        }
+
+        /// StringSplit never yields empty pieces, and joining pieces loses only delimiters.
+        #[test]
+        fn string_split_pieces_are_nonempty(s in "[a-c,;]{0,20}") {
+            let out = eval_in("States.StringSplit($.s, ',;')", json!({"s": s.clone()})).unwrap();
+            let pieces: Vec<String> = serde_json::from_value(out).unwrap();
+            prop_assert!(pieces.iter().all(|p| !p.is_empty()));
+            let kept: String = s.chars().filter(|c| !",;".contains(*c)).collect();
+            prop_assert_eq!(pieces.concat(), kept);
+        }
+    }
+}
+
+#[test]
+fn control_escapes_in_literals() {
+    assert_eq!(ev("States.StringSplit('a\\nb', '\\n')"), json!(["a", "b"]));
+    assert_eq!(ev("States.Format('x\\ty{}', '\\\\')"), json!("x\ty\\"));
+}
+
+#[test]
+fn json_to_string_writes_doubles_as_jackson() {
+    let r = eval_in(
+        "States.JsonToString($)",
+        json!({"big": 1e7, "small": 1.5, "i": 3, "s": "é/"}),
+    )
+    .unwrap();
+    assert_eq!(
+        r,
+        json!("{\"big\":1.0E7,\"small\":1.5,\"i\":3,\"s\":\"é/\"}")
+    );
 }

@@ -73,6 +73,9 @@ impl Parser<'_> {
         let name = &self.text[start..self.pos];
         match name {
             "" => Err(self.err("empty property name")),
+            n if n.ends_with(')') => {
+                Err(self.err("path functions such as length() are not supported"))
+            }
             "*" => Ok(Segment::Wildcard),
             _ => Ok(Segment::Child(name.to_string())),
         }

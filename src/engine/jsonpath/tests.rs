@@ -96,6 +96,14 @@ fn invalid_paths_are_rejected() {
     assert!(matches!(query("a.b", &doc()), Err(PathError::Invalid(_))));
     assert!(matches!(query("$.a[", &doc()), Err(PathError::Invalid(_))));
     assert!(matches!(query("$.a..", &doc()), Err(PathError::Invalid(_))));
+    assert!(matches!(
+        query("$.a.b.length()", &doc()),
+        Err(PathError::Invalid(_))
+    ));
+    assert!(matches!(
+        query("$.items[?(@.k =~ /p/)]", &doc()),
+        Err(PathError::Invalid(_))
+    ));
 }
 
 #[test]
@@ -135,4 +143,37 @@ fn filter_on_an_object_tests_the_object_itself() {
     let d = json!({"o": {"x": 2}});
     assert_eq!(query("$.o[?(@.x == 2)]", &d).unwrap(), json!([{"x": 2}]));
     assert_eq!(query("$.o[?(@.x == 3)]", &d).unwrap(), json!([]));
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Arbitrary path text never panics the parser or evaluator.
+        #[test]
+        fn any_path_text_is_handled(text in "\\$[a-z0-9.\\[\\]*:?@()'\"=<>!&| ,-]{0,24}") {
+            let _ = query(&text, &doc());
+            let _ = is_definite(&text);
+            let _ = set(doc(), &text, json!(1));
+        }
+
+        /// Setting a value at a path of names and reading it back gives the value.
+        #[test]
+        fn set_then_query_round_trips(names in proptest::collection::vec("[a-z]{1,5}", 1..5), n in any::<i64>()) {
+            let path = format!("$.{}", names.join("."));
+            let out = set(json!({}), &path, json!(n)).unwrap();
+            prop_assert_eq!(query(&path, &out).unwrap(), json!(n));
+        }
+    }
+}
+
+#[test]
+fn deep_scan_filter_reports_each_match_once() {
+    let d = json!({"a": [{"p": 20}, {"p": 5}], "b": {"p": 30}});
+    assert_eq!(
+        query("$..[?(@.p > 10)]", &d).unwrap(),
+        json!([{"p": 20}, {"p": 30}])
+    );
+    assert_eq!(query("$..a[?(@.p > 10)]", &d).unwrap(), json!([{"p": 20}]));
 }
