@@ -13,6 +13,8 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 use std::fmt;
 
+mod rules;
+
 /// A definition error: the JSON path of the offending field and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DefinitionError {
@@ -261,6 +263,9 @@ pub struct Catcher {
 pub fn parse(def: &Value) -> Result<StateMachine, Vec<DefinitionError>> {
     let mut errs = Vec::new();
     let sm = parse_machine(def, "$", QueryLanguage::JsonPath, true, &mut errs);
+    if let Some(sm) = sm.as_ref().filter(|_| errs.is_empty()) {
+        rules::check_variable_scopes(sm, "$", &Default::default(), &mut errs);
+    }
     match sm {
         Some(sm) if errs.is_empty() => Ok(sm),
         _ => {
@@ -783,7 +788,15 @@ fn check_expressions(
             if let Some(Value::Array(rules)) = obj.get("Choices") {
                 for (i, r) in rules.iter().enumerate() {
                     walk_rule(r, &format!("{path}.Choices[{i}]"), errs);
+                    rules::check_jsonpath_rule(r, &format!("{path}.Choices[{i}]"), true, errs);
                 }
+            }
+        }
+    }
+    if ql == QueryLanguage::Jsonata {
+        if let Some(Value::Array(rules)) = obj.get("Choices") {
+            for (i, r) in rules.iter().enumerate() {
+                rules::check_jsonata_rule(r, &format!("{path}.Choices[{i}]"), errs);
             }
         }
     }
