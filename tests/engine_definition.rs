@@ -232,3 +232,15 @@ fn nested_scopes_see_all_enclosing_assignments() {
         "{e:?}"
     );
 }
+
+#[test]
+fn heartbeat_must_be_smaller_than_timeout() {
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:states:::batch:submitJob.sync", "End": true,
+        "TimeoutSeconds": 10, "HeartbeatSeconds": 10}}});
+    let e = errors(def);
+    assert_eq!(
+        e,
+        vec!["$.States.T.HeartbeatSeconds: HeartbeatSeconds (10) must be smaller than TimeoutSeconds (10)".to_string()]
+    );
+}

@@ -984,12 +984,27 @@ fn parse_task(obj: &Map<String, Value>, path: &str, errs: &mut Vec<DefinitionErr
         ));
         String::new()
     });
+    check_heartbeat(obj, path, errs);
     TaskSpec {
         resource,
         timeout: obj.get("TimeoutSeconds").cloned(),
         timeout_path: opt_string(obj, "TimeoutSecondsPath", path, errs),
         heartbeat: obj.get("HeartbeatSeconds").cloned(),
         heartbeat_path: opt_string(obj, "HeartbeatSecondsPath", path, errs),
+    }
+}
+
+/// ASL specification, Task state: "the HeartbeatSeconds interval MUST be smaller than the
+/// TimeoutSeconds value" (checked when both are literal numbers).
+fn check_heartbeat(obj: &Map<String, Value>, path: &str, errs: &mut Vec<DefinitionError>) {
+    let num = |k: &str| obj.get(k).and_then(Value::as_f64);
+    if let (Some(h), Some(t)) = (num("HeartbeatSeconds"), num("TimeoutSeconds")) {
+        if h >= t {
+            errs.push(err(
+                &format!("{path}.HeartbeatSeconds"),
+                &format!("HeartbeatSeconds ({h}) must be smaller than TimeoutSeconds ({t})"),
+            ));
+        }
     }
 }
 
