@@ -118,7 +118,7 @@ pub(super) async fn parallel<'b>(
     site: Site<'_>,
 ) -> Done<'b> {
     let ctx = ctx_for(ex, st, entered);
-    let branch_input = effective_input(st, input, &ctx, b, site)?;
+    let branch_input = task::parameters(st, input, &ctx, b, site)?;
     let started = ex.record(b, "ParallelStateStarted", Value::Null)?;
     entered.started.store(true, Ordering::Relaxed);
     let parent_vars = Arc::new(b.vars.clone());
@@ -165,40 +165,6 @@ pub(super) async fn parallel<'b>(
             .collect(),
     );
     task::finish(st, input, result, ctx, b, site)
-}
-
-/// `InputPath` + `Parameters` (JSONPath) or `Arguments` (JSONata) of Parallel.
-fn effective_input(
-    st: &State,
-    input: &Value,
-    ctx: &Value,
-    b: &Branch,
-    site: Site<'_>,
-) -> Result<Value, StatesError> {
-    if st.query_language == QueryLanguage::Jsonata {
-        return match &st.arguments {
-            Some(a) => {
-                let sv = states_var(input, ctx.clone(), None);
-                flow::jsonata_template(a, &sv, &b.vars, "Arguments").map_err(|e| site.wrap(e))
-            }
-            None => Ok(input.clone()),
-        };
-    }
-    let eff = input_path(&st.input_path, input, ctx, &b.vars, site)?;
-    let eff_ref = eff.as_ref().unwrap_or(input);
-    match &st.parameters {
-        Some(p) => flow::template(
-            p,
-            &Scope {
-                input: eff_ref,
-                context: ctx,
-                vars: &b.vars,
-            },
-            "Parameters",
-        )
-        .map_err(|e| site.wrap(e)),
-        None => Ok(eff_ref.clone()),
-    }
 }
 
 /// The evaluated knobs of one Map run.

@@ -115,8 +115,9 @@ pub(super) async fn run<'b>(
     finish(st, input, result, ctx, b, site)
 }
 
-/// Evaluates `Parameters` (JSONPath, after `InputPath`) or `Arguments` (JSONata).
-fn parameters(
+/// Evaluates `Parameters` (JSONPath, after `InputPath`) or `Arguments` (JSONata): a Task's
+/// parameters, or the input every Parallel branch receives.
+pub(super) fn parameters(
     st: &State,
     input: &Value,
     ctx: &Value,
