@@ -244,3 +244,38 @@ fn heartbeat_must_be_smaller_than_timeout() {
         vec!["$.States.T.HeartbeatSeconds: HeartbeatSeconds (10) must be smaller than TimeoutSeconds (10)".to_string()]
     );
 }
+
+fn batcher(b: Value) -> Value {
+    json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "ItemBatcher": b,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}})
+}
+
+#[test]
+fn item_batcher_limits_are_checked() {
+    let e = errors(batcher(json!({"MaxInputBytesPerBatch": 262_145})));
+    assert_eq!(
+        e,
+        vec!["$.States.M.ItemBatcher.MaxInputBytesPerBatch: must be at most 262144 bytes (256 KiB), got 262145".to_string()]
+    );
+    let e = errors(batcher(json!({"MaxItemsPerBatch": 0})));
+    assert!(
+        has(
+            &e,
+            "$.States.M.ItemBatcher.MaxItemsPerBatch: must be a positive integer"
+        ),
+        "{e:?}"
+    );
+    let e = errors(batcher(
+        json!({"MaxItemsPerBatch": 2, "MaxItemsPerBatchPath": "$.n"}),
+    ));
+    assert!(has(&e, "$.States.M.ItemBatcher.MaxItemsPerBatch: give MaxItemsPerBatch or MaxItemsPerBatchPath, not both"), "{e:?}");
+    let e = errors(batcher(json!({"MaxInputBytes": 10})));
+    assert!(has(&e, "$.States.M.ItemBatcher.MaxInputBytes: field \"MaxInputBytes\" is not supported in ItemBatcher (did you mean \"MaxInputBytesPerBatch\"?)"), "{e:?}");
+    assert_eq!(
+        errors(batcher(
+            json!({"MaxInputBytesPerBatch": 262_144, "MaxItemsPerBatchPath": "$.n"})
+        )),
+        Vec::<String>::new()
+    );
+}

@@ -1109,7 +1109,10 @@ fn parse_map(
         items: obj.get("Items").cloned(),
         item_selector,
         item_reader: obj.get("ItemReader").cloned(),
-        item_batcher: obj.get("ItemBatcher").cloned(),
+        item_batcher: obj
+            .get("ItemBatcher")
+            .cloned()
+            .inspect(|b| rules::check_item_batcher(b, &format!("{path}.ItemBatcher"), errs)),
         result_writer: obj.get("ResultWriter").cloned(),
         max_concurrency: obj.get("MaxConcurrency").cloned(),
         max_concurrency_path: opt_string(obj, "MaxConcurrencyPath", path, errs),

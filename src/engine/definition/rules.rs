@@ -233,3 +233,48 @@ pub(super) fn check_variable_scopes(
         }
     }
 }
+
+/// AWS's cap on `MaxInputBytesPerBatch`: 256 KiB ("ItemBatcher (Map)").
+pub(super) const MAX_BATCH_BYTES: u64 = 262_144;
+
+/// Checks an `ItemBatcher` object at `path`: only its five fields, each limit given at most
+/// once (literal or `…Path`), literals positive integers, `MaxInputBytesPerBatch` at most
+/// 256 KiB.
+pub(super) fn check_item_batcher(v: &Value, path: &str, errs: &mut Vec<DefinitionError>) {
+    let Some(o) = v.as_object() else {
+        errs.push(err(path, "must be an object"));
+        return;
+    };
+    const FIELDS: [&str; 5] = [
+        "MaxItemsPerBatch",
+        "MaxItemsPerBatchPath",
+        "MaxInputBytesPerBatch",
+        "MaxInputBytesPerBatchPath",
+        "BatchInput",
+    ];
+    for k in o.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
+        let mut msg = format!("field \"{k}\" is not supported in ItemBatcher");
+        if let Some(s) = crate::diagnostics::suggest(k, FIELDS.iter().copied()) {
+            msg.push_str(&format!(" (did you mean \"{s}\"?)"));
+        }
+        errs.push(err(&format!("{path}.{k}"), &msg));
+    }
+    for (field, cap) in [
+        ("MaxItemsPerBatch", u64::MAX),
+        ("MaxInputBytesPerBatch", MAX_BATCH_BYTES),
+    ] {
+        let at = format!("{path}.{field}");
+        if o.contains_key(field) && o.contains_key(&format!("{field}Path")) {
+            errs.push(err(&at, &format!("give {field} or {field}Path, not both")));
+        }
+        match o.get(field).map(|n| n.as_u64()) {
+            Some(Some(n)) if n > 0 && n <= cap => {}
+            Some(Some(n)) if n > cap => errs.push(err(
+                &at,
+                &format!("must be at most {cap} bytes (256 KiB), got {n}"),
+            )),
+            Some(_) => errs.push(err(&at, "must be a positive integer")),
+            None => {}
+        }
+    }
+}
