@@ -291,6 +291,16 @@ fn err(path: &str, message: &str) -> DefinitionError {
     }
 }
 
+/// `{path}.{key}: field "key" is not supported {place}`, with a "did you mean" among
+/// `allowed`.
+fn unsupported(key: &str, allowed: &[&str], place: &str, path: &str) -> DefinitionError {
+    let mut msg = format!("field \"{key}\" is not supported {place}");
+    if let Some(s) = crate::diagnostics::suggest(key, allowed.iter().copied()) {
+        msg.push_str(&format!(" (did you mean \"{s}\"?)"));
+    }
+    err(&format!("{path}.{key}"), &msg)
+}
+
 fn query_language(
     obj: &Map<String, Value>,
     path: &str,
@@ -342,11 +352,7 @@ fn parse_machine(
         ]
     };
     for key in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
-        let mut msg = format!("field \"{key}\" is not supported here");
-        if let Some(s) = crate::diagnostics::suggest(key, allowed.iter().copied()) {
-            msg.push_str(&format!(" (did you mean \"{s}\"?)"));
-        }
-        errs.push(err(&format!("{path}.{key}"), &msg));
+        errs.push(unsupported(key, allowed, "here", path));
     }
     let start_at = match obj.get("StartAt") {
         Some(Value::String(s)) => s.clone(),
@@ -693,11 +699,7 @@ fn check_fields(
             continue;
         }
         if !allowed.contains(&k) {
-            let mut msg = format!("field \"{k}\" is not supported by {ty} states");
-            if let Some(s) = crate::diagnostics::suggest(k, allowed.iter().copied()) {
-                msg.push_str(&format!(" (did you mean \"{s}\"?)"));
-            }
-            errs.push(err(&format!("{path}.{k}"), &msg));
+            errs.push(unsupported(k, allowed, &format!("by {ty} states"), path));
         } else if ql == QueryLanguage::Jsonata && JSONPATH_ONLY.contains(&k) {
             errs.push(err(
                 &format!("{path}.{k}"),

@@ -2,7 +2,7 @@
 //! the shape of Choice rules (operators and operand types), and the scope rule for
 //! workflow variables in Map iterations and Parallel branches.
 
-use super::{err, DefinitionError, Kind, StateMachine};
+use super::{err, unsupported, DefinitionError, Kind, StateMachine};
 use crate::engine::choice::OPERATORS;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -144,11 +144,7 @@ pub(super) fn check_jsonata_rule(rule: &Value, path: &str, errs: &mut Vec<Defini
     };
     const FIELDS: [&str; 5] = ["Condition", "Next", "Assign", "Output", "Comment"];
     for k in o.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
-        let mut msg = format!("field \"{k}\" is not supported in a JSONata choice rule");
-        if let Some(s) = crate::diagnostics::suggest(k, FIELDS.iter().copied()) {
-            msg.push_str(&format!(" (did you mean \"{s}\"?)"));
-        }
-        errs.push(err(&format!("{path}.{k}"), &msg));
+        errs.push(unsupported(k, &FIELDS, "in a JSONata choice rule", path));
     }
     if !o.contains_key("Condition") {
         errs.push(err(
@@ -253,11 +249,7 @@ pub(super) fn check_item_batcher(v: &Value, path: &str, errs: &mut Vec<Definitio
         "BatchInput",
     ];
     for k in o.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
-        let mut msg = format!("field \"{k}\" is not supported in ItemBatcher");
-        if let Some(s) = crate::diagnostics::suggest(k, FIELDS.iter().copied()) {
-            msg.push_str(&format!(" (did you mean \"{s}\"?)"));
-        }
-        errs.push(err(&format!("{path}.{k}"), &msg));
+        errs.push(unsupported(k, &FIELDS, "in ItemBatcher", path));
     }
     for (field, cap) in [
         ("MaxItemsPerBatch", u64::MAX),
