@@ -93,3 +93,22 @@ fn an_item_larger_than_a_batch_fails_the_map() {
     assert_eq!(r.status, ExecutionStatus::Failed);
     assert_eq!(r.error.as_deref(), Some("States.Runtime"));
 }
+
+#[test]
+fn jsonata_limits_and_batch_input_are_evaluated() {
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "Items": "{% $states.input.items %}",
+        "ItemBatcher": {"MaxItemsPerBatch": "{% $states.input.per %}",
+            "BatchInput": {"k": "{% $states.input.per * 10 %}"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    let sm = definition::parse(&def).expect("valid definition");
+    let cfg = ExecutionConfig {
+        clock: ClockMode::Virtual,
+        ..ExecutionConfig::default()
+    };
+    let r = execute_blocking(&sm, json!({"items": items(), "per": 4}), &cfg);
+    assert_eq!(batch_sizes(&r.output), vec![4, 1]);
+    let first = r.output.as_ref().map(|o| o[0]["BatchInput"].clone());
+    assert_eq!(first, Some(json!({"k": 40})));
+}

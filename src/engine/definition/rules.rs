@@ -4,6 +4,7 @@
 
 use super::{err, unsupported, DefinitionError, Kind, StateMachine};
 use crate::engine::choice::OPERATORS;
+use crate::engine::jsonata;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
@@ -261,6 +262,10 @@ pub(super) fn check_item_batcher(v: &Value, path: &str, errs: &mut Vec<Definitio
         }
         match o.get(field).map(|n| n.as_u64()) {
             Some(Some(n)) if n > 0 && n <= cap => {}
+            _ if o
+                .get(field)
+                .and_then(Value::as_str)
+                .is_some_and(jsonata::is_expression) => {}
             Some(Some(n)) if n > cap => errs.push(err(
                 &at,
                 &format!("must be at most {cap} bytes (256 KiB), got {n}"),

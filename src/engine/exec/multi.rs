@@ -542,7 +542,7 @@ fn prepare(
     }
     let raw_items = items(ex, st, m, eff, ctx, &sv, b, jsonata, site)?;
     let selected = select_items(ex, st, m, raw_items, eff, &sv, b, entered, jsonata, site)?;
-    let items = batch(m, selected, eff, ctx, b, site)?;
+    let items = batch(m, selected, (eff, ctx, &sv), b, jsonata, site)?;
     let cap = if m.distributed {
         DISTRIBUTED_MAP_CONCURRENCY
     } else {
@@ -733,9 +733,9 @@ fn select_items(
 fn batch(
     m: &MapSpec,
     items: Vec<Value>,
-    eff: &Value,
-    ctx: &Value,
+    (eff, ctx, sv): (&Value, &Value, &Value),
     b: &Branch,
+    jsonata: bool,
     site: Site<'_>,
 ) -> Result<Vec<Value>, StatesError> {
     let Some(cfg) = &m.item_batcher else {
@@ -746,11 +746,19 @@ fn batch(
         context: ctx,
         vars: &b.vars,
     };
-    let max_items = batcher_limit(cfg, "MaxItemsPerBatch", &scope).map_err(|e| site.wrap(e))?;
-    let max_bytes =
-        batcher_limit(cfg, "MaxInputBytesPerBatch", &scope).map_err(|e| site.wrap(e))?;
+    // A JSONata state may give any field as a `{% … %}` expression.
+    let literal = |v: &Value, field: &str| {
+        if jsonata {
+            flow::jsonata_template(v, sv, &b.vars, field)
+        } else {
+            flow::template(v, &scope, field)
+        }
+    };
+    let limit = |field: &str| batcher_limit(cfg, field, &scope, &literal).map_err(|e| site.wrap(e));
+    let max_items = limit("MaxItemsPerBatch")?;
+    let max_bytes = limit("MaxInputBytesPerBatch")?;
     let batch_input = match cfg.get("BatchInput") {
-        Some(t) => Some(flow::template(t, &scope, "BatchInput").map_err(|e| site.wrap(e))?),
+        Some(t) => Some(literal(t, "BatchInput").map_err(|e| site.wrap(e))?),
         None => None,
     };
     let groups =
@@ -768,11 +776,17 @@ fn batch(
         .collect())
 }
 
-/// An `ItemBatcher` limit: `field` (a number) or `fieldPath` (a path to a positive integer,
-/// or a string holding one). `None` when neither is set, or the literal is not positive.
-fn batcher_limit(cfg: &Value, field: &str, scope: &Scope) -> Result<Option<u64>, StatesError> {
+/// An `ItemBatcher` limit: `field` (a number, or a JSONata expression evaluated by
+/// `literal`) or `fieldPath` (a path to a positive integer, or a string holding one).
+/// `None` when neither is set, or the literal is not positive.
+fn batcher_limit(
+    cfg: &Value,
+    field: &str,
+    scope: &Scope,
+    literal: &dyn Fn(&Value, &str) -> Result<Value, StatesError>,
+) -> Result<Option<u64>, StatesError> {
     if let Some(v) = cfg.get(field) {
-        return Ok(v.as_u64().filter(|&n| n > 0));
+        return Ok(literal(v, field)?.as_u64().filter(|&n| n > 0));
     }
     let Some(p) = cfg.get(format!("{field}Path")).and_then(Value::as_str) else {
         return Ok(None);
