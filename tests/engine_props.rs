@@ -6,6 +6,8 @@ use flowc::engine::definition;
 use flowc::engine::exec::{execute_blocking, ExecutionConfig, ExecutionStatus};
 use flowc::engine::integrations::{Integration, TaskFuture, TaskRequest};
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -252,6 +254,154 @@ fn any_machine() -> impl Strategy<Value = Value> {
     })
 }
 
+/// A random JSONPath Choice rule: known and unknown operators with operands of any type,
+/// combinators nested up to three levels (often invalid: the parser must reject, not panic).
+fn any_rule() -> impl Strategy<Value = Value> {
+    let op = prop::sample::select(vec![
+        "StringEquals",
+        "StringMatches",
+        "NumericEquals",
+        "NumericLessThanPath",
+        "BooleanEquals",
+        "TimestampLessThan",
+        "TimestampEqualsPath",
+        "IsPresent",
+        "IsNull",
+        "IsTimestamp",
+        "NumericEqual",
+    ]);
+    let var = prop::sample::select(vec![
+        "$",
+        "$.a",
+        "$.b[0]",
+        "$.items[1:]",
+        "$..a",
+        "$$.Execution.Input",
+        "$x",
+        "$.a[?(@.b > 1)]",
+    ]);
+    let random =
+        (op, var.clone(), any_json(), any::<bool>()).prop_map(|(op, var, operand, with_var)| {
+            let mut r = json!({ op: operand });
+            if with_var {
+                r["Variable"] = json!(var);
+            }
+            r
+        });
+    let valid = (var, 0usize..3).prop_map(|(var, k)| match k {
+        0 => json!({"Variable": var, "IsPresent": true}),
+        1 => json!({"Variable": var, "NumericGreaterThan": 1}),
+        _ => json!({"Variable": var, "StringMatches": "a*"}),
+    });
+    let leaf = prop_oneof![1 => random, 3 => valid];
+    leaf.prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(|v| json!({"And": v})),
+            prop::collection::vec(inner.clone(), 0..3).prop_map(|v| json!({"Or": v})),
+            inner.prop_map(|r| json!({"Not": r})),
+        ]
+    })
+}
+
+/// JSONata expressions that evaluate, fail at run time, or do not parse.
+fn any_jsonata() -> impl Strategy<Value = Value> {
+    prop::sample::select(vec![
+        "{% $states.input.a = 1 %}",
+        "{% $x %}",
+        "{% $count($states.input.items) > 1 %}",
+        "{% $nope() %}",
+        "{% 1/0 %}",
+        "{% $states.input.a.b.c %}",
+        "{% $string($states.input) %}",
+        "{% [1,2,3][$ > 1] %}",
+        "{% $states.context.Map.Item.Index %}",
+        "{% ( %}",
+        "{% $partition([1,2,3], 2) %}",
+    ])
+    .prop_map(|s| json!(s))
+}
+
+/// A machine of Map, Parallel and Choice states around random inner machines, nested up to
+/// three levels, in either query language, with variables assigned at several levels.
+fn nested_machine() -> impl Strategy<Value = Value> {
+    let simple = prop::sample::select(vec![
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"y": 2}, "End": true}}}),
+        json!({"StartAt": "A", "States": {"A": {"Type": "Fail", "Error": "E"}}}),
+        json!({"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": 1, "Next": "B"},
+            "B": {"Type": "Pass", "End": true}}}),
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"x": 3}, "End": true}}}),
+    ]);
+    let leaf = prop_oneof![1 => any_machine(), 2 => simple];
+    leaf.prop_recursive(3, 8, 2, |inner| {
+        (
+            inner.clone(),
+            prop::collection::vec(inner, 1..3),
+            any::<bool>(),
+            any::<bool>(),
+            any_rule(),
+            any_jsonata(),
+            prop::sample::select(vec!["a", "x", "y"]),
+        )
+            .prop_map(
+                |(mut proc, branches, distributed, jsonata, rule, cond, var)| {
+                    if distributed {
+                        proc["ProcessorConfig"] =
+                            json!({"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"});
+                    }
+                    let choice = if jsonata {
+                        json!({"Condition": cond, "Next": "P", "Assign": {var: cond}})
+                    } else {
+                        let mut r = rule;
+                        r["Next"] = json!("P");
+                        r
+                    };
+                    let mut m = json!({"StartAt": "C", "States": {
+                        "C": {"Type": "Choice", "Choices": [choice], "Default": "M"},
+                        "M": {"Type": "Map", "ItemProcessor": proc, "MaxConcurrency": 2,
+                              "Assign": {var: 1}, "Next": "P"},
+                        "P": {"Type": "Parallel", "Branches": branches, "End": true,
+                              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "F"}]},
+                        "F": {"Type": "Fail", "Error": "Caught"}}});
+                    if jsonata {
+                        m["QueryLanguage"] = json!("JSONata");
+                        m["States"]["M"]["Items"] = json!("{% $states.input.items %}");
+                    } else {
+                        m["States"]["M"]["ItemsPath"] = json!("$.items");
+                    }
+                    m
+                },
+            )
+    })
+}
+
+fn any_input() -> impl Strategy<Value = Value> {
+    (prop::collection::vec(any_json(), 0..4), any_json())
+        .prop_map(|(items, a)| json!({"items": items, "a": a}))
+}
+
+proptest! {
+    #[test]
+    fn nested_machines_never_panic(def in nested_machine(), input in any_input()) {
+        if let Ok(sm) = definition::parse(&def) {
+            let r = execute_blocking(&sm, input, &cfg());
+            prop_assert!(r.history.last().is_some_and(|e| e.kind.starts_with("Execution")));
+        }
+    }
+
+    #[test]
+    fn random_choice_rules_never_panic(rule in any_rule(), input in any_input()) {
+        let mut r = rule;
+        r["Next"] = json!("D");
+        let def = json!({"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [r], "Default": "D"},
+            "D": {"Type": "Succeed"}}});
+        if let Ok(sm) = definition::parse(&def) {
+            let r = execute_blocking(&sm, input, &cfg());
+            prop_assert!(r.history.last().is_some_and(|e| e.kind.starts_with("Execution")));
+        }
+    }
+}
+
 proptest! {
     #[test]
     fn arbitrary_json_never_panics_the_parser(def in any_json()) {
@@ -346,20 +496,58 @@ proptest! {
     }
 }
 
+/// How many of 400 machines drawn from `strategy` pass definition validation.
+fn parse_count(strategy: impl Strategy<Value = Value>, runner: &mut TestRunner) -> usize {
+    (0..400)
+        .filter(|_| {
+            let def = strategy.new_tree(runner).expect("tree").current();
+            definition::parse(&def).is_ok()
+        })
+        .count()
+}
+
 #[test]
 fn generator_produces_runnable_machines() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
-    let strategy = any_machine();
-    let mut parsed = 0;
-    for _ in 0..400 {
-        let def = strategy.new_tree(&mut runner).expect("tree").current();
-        parsed += usize::from(definition::parse(&def).is_ok());
+    let flat = parse_count(any_machine(), &mut runner);
+    let nested = parse_count(nested_machine(), &mut runner);
+    eprintln!("{flat}/400 random and {nested}/400 nested machines parse");
+    // Below these the property tests would mostly exercise the parser, not the executor.
+    assert!(flat >= 80, "only {flat}/400 random machines parse");
+    assert!(nested >= 40, "only {nested}/400 nested machines parse");
+}
+
+/// Path-like and intrinsic-like text: a known prefix, then arbitrary characters (multi-byte
+/// ones included, to catch slicing inside a character).
+fn path_text() -> impl Strategy<Value = String> {
+    let prefix = prop::sample::select(vec![
+        "$",
+        "$.",
+        "$.a[",
+        "$.a[?(@.",
+        "$..",
+        "$$.",
+        "$x.",
+        "States.Format('",
+        "States.ArrayGetItem($.a, ",
+        "States.StringSplit('",
+        "States.MathAdd(",
+        "States.Hash($.a, '",
+    ]);
+    (prefix, "\\PC{0,16}").prop_map(|(p, rest)| format!("{p}{rest}"))
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_paths_and_intrinsics_never_panic(text in path_text()) {
+        let input = json!({"a": [1, "é", {"b": 2}], "items": []});
+        let _ = flowc::engine::jsonpath::query(&text, &input);
+        // Through a state: the definition check, then (if accepted) the evaluation.
+        let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true,
+            "Parameters": {"v.$": text}}}});
+        if let Ok(sm) = definition::parse(&def) {
+            let r = execute_blocking(&sm, input, &cfg());
+            prop_assert!(r.history.last().is_some_and(|e| e.kind.starts_with("Execution")));
+        }
     }
-    assert!(
-        parsed >= 80,
-        "only {parsed}/400 random machines parse: the property test would be weak"
-    );
-    eprintln!("{parsed}/400 random machines parse");
 }

@@ -293,17 +293,34 @@ async fn timeout_can_be_caught_and_retried() {
 }
 
 #[tokio::test]
-async fn heartbeat_seconds_fails_with_heartbeat_timeout() {
+async fn heartbeat_seconds_fails_a_job_that_sends_no_heartbeat() {
+    // A `.sync` job (or a callback task) whose worker never calls SendTaskHeartbeat:
+    // locally nothing sends heartbeats, so AWS's HeartbeatTimeout is what happens.
     let s = Arc::new(Scripted {
         sleep: Duration::from_secs(5),
         ..Default::default()
     });
     let r = run(
-        task(json!({"TimeoutSeconds": 10, "HeartbeatSeconds": 1})),
+        task(json!({"Resource": "test:job.sync", "TimeoutSeconds": 10, "HeartbeatSeconds": 1})),
         s,
     )
     .await;
     assert_eq!(r.error.as_deref(), Some("States.HeartbeatTimeout"));
+    assert!(kinds(&r).contains(&"TaskTimedOut"));
+}
+
+#[tokio::test]
+async fn heartbeat_seconds_does_not_limit_a_request_response_call() {
+    let s = Arc::new(Scripted {
+        sleep: Duration::from_millis(1500),
+        ..Default::default()
+    });
+    let r = run(
+        task(json!({"Resource": "test:call", "TimeoutSeconds": 10, "HeartbeatSeconds": 1})),
+        s,
+    )
+    .await;
+    assert_eq!(r.status, ExecutionStatus::Succeeded, "{:?}", r.error);
 }
 
 #[tokio::test]

@@ -171,7 +171,8 @@ fn config(args: &Args, asl: &Path) -> Result<ExecutionConfig, i32> {
             .map(|r| Arc::new(S3Folder::new(r.clone()))),
         seed: args.seed,
         max_history_events: args.max_history_events,
-        ..ExecutionConfig::default()
+        // Event payloads are only read when the history is written out.
+        keep_payloads: args.history.is_some(),
     })
 }
 

@@ -13,6 +13,8 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 use std::fmt;
 
+mod rules;
+
 /// A definition error: the JSON path of the offending field and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DefinitionError {
@@ -261,6 +263,9 @@ pub struct Catcher {
 pub fn parse(def: &Value) -> Result<StateMachine, Vec<DefinitionError>> {
     let mut errs = Vec::new();
     let sm = parse_machine(def, "$", QueryLanguage::JsonPath, true, &mut errs);
+    if let Some(sm) = sm.as_ref().filter(|_| errs.is_empty()) {
+        rules::check_variable_scopes(sm, "$", &Default::default(), &mut errs);
+    }
     match sm {
         Some(sm) if errs.is_empty() => Ok(sm),
         _ => {
@@ -284,6 +289,16 @@ fn err(path: &str, message: &str) -> DefinitionError {
         path: path.to_string(),
         message: message.to_string(),
     }
+}
+
+/// `{path}.{key}: field "key" is not supported {place}`, with a "did you mean" among
+/// `allowed`.
+fn unsupported(key: &str, allowed: &[&str], place: &str, path: &str) -> DefinitionError {
+    let mut msg = format!("field \"{key}\" is not supported {place}");
+    if let Some(s) = crate::diagnostics::suggest(key, allowed.iter().copied()) {
+        msg.push_str(&format!(" (did you mean \"{s}\"?)"));
+    }
+    err(&format!("{path}.{key}"), &msg)
 }
 
 fn query_language(
@@ -337,11 +352,7 @@ fn parse_machine(
         ]
     };
     for key in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
-        let mut msg = format!("field \"{key}\" is not supported here");
-        if let Some(s) = crate::diagnostics::suggest(key, allowed.iter().copied()) {
-            msg.push_str(&format!(" (did you mean \"{s}\"?)"));
-        }
-        errs.push(err(&format!("{path}.{key}"), &msg));
+        errs.push(unsupported(key, allowed, "here", path));
     }
     let start_at = match obj.get("StartAt") {
         Some(Value::String(s)) => s.clone(),
@@ -688,11 +699,7 @@ fn check_fields(
             continue;
         }
         if !allowed.contains(&k) {
-            let mut msg = format!("field \"{k}\" is not supported by {ty} states");
-            if let Some(s) = crate::diagnostics::suggest(k, allowed.iter().copied()) {
-                msg.push_str(&format!(" (did you mean \"{s}\"?)"));
-            }
-            errs.push(err(&format!("{path}.{k}"), &msg));
+            errs.push(unsupported(k, allowed, &format!("by {ty} states"), path));
         } else if ql == QueryLanguage::Jsonata && JSONPATH_ONLY.contains(&k) {
             errs.push(err(
                 &format!("{path}.{k}"),
@@ -783,7 +790,15 @@ fn check_expressions(
             if let Some(Value::Array(rules)) = obj.get("Choices") {
                 for (i, r) in rules.iter().enumerate() {
                     walk_rule(r, &format!("{path}.Choices[{i}]"), errs);
+                    rules::check_jsonpath_rule(r, &format!("{path}.Choices[{i}]"), true, errs);
                 }
+            }
+        }
+    }
+    if ql == QueryLanguage::Jsonata {
+        if let Some(Value::Array(rules)) = obj.get("Choices") {
+            for (i, r) in rules.iter().enumerate() {
+                rules::check_jsonata_rule(r, &format!("{path}.Choices[{i}]"), errs);
             }
         }
     }
@@ -971,12 +986,27 @@ fn parse_task(obj: &Map<String, Value>, path: &str, errs: &mut Vec<DefinitionErr
         ));
         String::new()
     });
+    check_heartbeat(obj, path, errs);
     TaskSpec {
         resource,
         timeout: obj.get("TimeoutSeconds").cloned(),
         timeout_path: opt_string(obj, "TimeoutSecondsPath", path, errs),
         heartbeat: obj.get("HeartbeatSeconds").cloned(),
         heartbeat_path: opt_string(obj, "HeartbeatSecondsPath", path, errs),
+    }
+}
+
+/// ASL specification, Task state: "the HeartbeatSeconds interval MUST be smaller than the
+/// TimeoutSeconds value" (checked when both are literal numbers).
+fn check_heartbeat(obj: &Map<String, Value>, path: &str, errs: &mut Vec<DefinitionError>) {
+    let num = |k: &str| obj.get(k).and_then(Value::as_f64);
+    if let (Some(h), Some(t)) = (num("HeartbeatSeconds"), num("TimeoutSeconds")) {
+        if h >= t {
+            errs.push(err(
+                &format!("{path}.HeartbeatSeconds"),
+                &format!("HeartbeatSeconds ({h}) must be smaller than TimeoutSeconds ({t})"),
+            ));
+        }
     }
 }
 
@@ -1081,7 +1111,10 @@ fn parse_map(
         items: obj.get("Items").cloned(),
         item_selector,
         item_reader: obj.get("ItemReader").cloned(),
-        item_batcher: obj.get("ItemBatcher").cloned(),
+        item_batcher: obj
+            .get("ItemBatcher")
+            .cloned()
+            .inspect(|b| rules::check_item_batcher(b, &format!("{path}.ItemBatcher"), errs)),
         result_writer: obj.get("ResultWriter").cloned(),
         max_concurrency: obj.get("MaxConcurrency").cloned(),
         max_concurrency_path: opt_string(obj, "MaxConcurrencyPath", path, errs),

@@ -118,7 +118,7 @@ pub(super) async fn parallel<'b>(
     site: Site<'_>,
 ) -> Done<'b> {
     let ctx = ctx_for(ex, st, entered);
-    let branch_input = effective_input(st, input, &ctx, b, site)?;
+    let branch_input = task::parameters(st, input, &ctx, b, site)?;
     let started = ex.record(b, "ParallelStateStarted", Value::Null)?;
     entered.started.store(true, Ordering::Relaxed);
     let parent_vars = Arc::new(b.vars.clone());
@@ -165,40 +165,6 @@ pub(super) async fn parallel<'b>(
             .collect(),
     );
     task::finish(st, input, result, ctx, b, site)
-}
-
-/// `InputPath` + `Parameters` (JSONPath) or `Arguments` (JSONata) of Parallel.
-fn effective_input(
-    st: &State,
-    input: &Value,
-    ctx: &Value,
-    b: &Branch,
-    site: Site<'_>,
-) -> Result<Value, StatesError> {
-    if st.query_language == QueryLanguage::Jsonata {
-        return match &st.arguments {
-            Some(a) => {
-                let sv = states_var(input, ctx.clone(), None);
-                flow::jsonata_template(a, &sv, &b.vars, "Arguments").map_err(|e| site.wrap(e))
-            }
-            None => Ok(input.clone()),
-        };
-    }
-    let eff = input_path(&st.input_path, input, ctx, &b.vars, site)?;
-    let eff_ref = eff.as_ref().unwrap_or(input);
-    match &st.parameters {
-        Some(p) => flow::template(
-            p,
-            &Scope {
-                input: eff_ref,
-                context: ctx,
-                vars: &b.vars,
-            },
-            "Parameters",
-        )
-        .map_err(|e| site.wrap(e)),
-        None => Ok(eff_ref.clone()),
-    }
 }
 
 /// The evaluated knobs of one Map run.
@@ -576,7 +542,7 @@ fn prepare(
     }
     let raw_items = items(ex, st, m, eff, ctx, &sv, b, jsonata, site)?;
     let selected = select_items(ex, st, m, raw_items, eff, &sv, b, entered, jsonata, site)?;
-    let items = batch(m, selected, eff, ctx, b, site)?;
+    let items = batch(m, selected, (eff, ctx, &sv), b, jsonata, site)?;
     let cap = if m.distributed {
         DISTRIBUTED_MAP_CONCURRENCY
     } else {
@@ -758,70 +724,172 @@ fn select_items(
     Ok(out)
 }
 
-/// `ItemBatcher`: groups items into `{"Items":[…]}` objects of at most `MaxItemsPerBatch`
-/// items, with `BatchInput` added when given.
+/// `ItemBatcher`: groups items into `{"Items":[…]}` objects (with `BatchInput` added when
+/// given) of at most `MaxItemsPerBatch(Path)` items and at most `MaxInputBytesPerBatch(Path)`
+/// bytes of serialized batch JSON (AWS Step Functions, "ItemBatcher (Map)": when both are
+/// set, a batch holds fewer items so as not to exceed the byte size). Errors: a `…Path`
+/// that selects no positive integer, or one item too large for a batch of its own
+/// (`States.Runtime`).
 fn batch(
     m: &MapSpec,
     items: Vec<Value>,
-    eff: &Value,
-    ctx: &Value,
+    (eff, ctx, sv): (&Value, &Value, &Value),
     b: &Branch,
+    jsonata: bool,
     site: Site<'_>,
 ) -> Result<Vec<Value>, StatesError> {
     let Some(cfg) = &m.item_batcher else {
         return Ok(items);
     };
-    let max = match (
-        cfg.get("MaxItemsPerBatch"),
-        cfg.get("MaxItemsPerBatchPath").and_then(Value::as_str),
-    ) {
-        (Some(v), _) => v.as_u64(),
-        (None, Some(p)) => flow::query(
-            p,
-            &Scope {
-                input: eff,
-                context: ctx,
-                vars: &b.vars,
-            },
-        )
-        .map_err(|e| site.wrap(e))?
-        .as_u64(),
-        _ => None,
+    let scope = Scope {
+        input: eff,
+        context: ctx,
+        vars: &b.vars,
     };
-    let size = max
-        .filter(|&n| n > 0)
-        .map_or(items.len().max(1), |n| n as usize);
+    // A JSONata state may give any field as a `{% … %}` expression.
+    let literal = |v: &Value, field: &str| {
+        if jsonata {
+            flow::jsonata_template(v, sv, &b.vars, field)
+        } else {
+            flow::template(v, &scope, field)
+        }
+    };
+    let limit = |field: &str| batcher_limit(cfg, field, &scope, &literal).map_err(|e| site.wrap(e));
+    let max_items = limit("MaxItemsPerBatch")?;
+    let max_bytes = limit("MaxInputBytesPerBatch")?;
     let batch_input = match cfg.get("BatchInput") {
-        Some(t) => Some(
-            flow::template(
-                t,
-                &Scope {
-                    input: eff,
-                    context: ctx,
-                    vars: &b.vars,
-                },
-                "BatchInput",
-            )
-            .map_err(|e| site.wrap(e))?,
-        ),
+        Some(t) => Some(literal(t, "BatchInput").map_err(|e| site.wrap(e))?),
         None => None,
     };
-    Ok(items
-        .chunks(size)
+    let groups =
+        group_items(items, max_items, max_bytes, batch_input.as_ref()).map_err(|e| site.wrap(e))?;
+    Ok(groups
+        .into_iter()
         .map(|c| {
             let mut o = serde_json::Map::new();
             if let Some(bi) = &batch_input {
                 o.insert("BatchInput".into(), bi.clone());
             }
-            o.insert("Items".into(), Value::Array(c.to_vec()));
+            o.insert("Items".into(), Value::Array(c));
             Value::Object(o)
         })
         .collect())
 }
 
+/// An `ItemBatcher` limit: `field` (a number, or a JSONata expression evaluated by
+/// `literal`) or `fieldPath` (a path to a positive integer, or a string holding one).
+/// `None` when neither is set, or the literal is not positive.
+fn batcher_limit(
+    cfg: &Value,
+    field: &str,
+    scope: &Scope,
+    literal: &dyn Fn(&Value, &str) -> Result<Value, StatesError>,
+) -> Result<Option<u64>, StatesError> {
+    if let Some(v) = cfg.get(field) {
+        return Ok(literal(v, field)?.as_u64().filter(|&n| n > 0));
+    }
+    let Some(p) = cfg.get(format!("{field}Path")).and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let v = flow::query(p, scope)?;
+    let n = match &v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    };
+    n.filter(|&n| n > 0).map(Some).ok_or_else(|| {
+        let shown = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
+        StatesError::runtime(format!(
+            "The {field}Path field refers to value \"{shown}\" which is not a valid integer: {p}"
+        ))
+    })
+}
+
+/// Splits `items` greedily, in order, into groups of at most `max_items` items whose batch
+/// JSON (`{"BatchInput":…,"Items":[…]}`) is at most `max_bytes` bytes.
+fn group_items(
+    items: Vec<Value>,
+    max_items: Option<u64>,
+    max_bytes: Option<u64>,
+    batch_input: Option<&Value>,
+) -> Result<Vec<Vec<Value>>, StatesError> {
+    let max_items = max_items.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let Some(max_bytes) = max_bytes else {
+        let size = max_items.min(items.len().max(1));
+        return Ok(items.chunks(size).map(<[Value]>::to_vec).collect());
+    };
+    // `{"Items":[]}` plus `"BatchInput":…,` when given.
+    let base = 12 + batch_input.map_or(0, |bi| 14 + json_len(bi));
+    let mut groups: Vec<Vec<Value>> = Vec::new();
+    let mut current: Vec<Value> = Vec::new();
+    let mut size = base;
+    for (i, item) in items.into_iter().enumerate() {
+        let len = json_len(&item);
+        let comma = usize::from(!current.is_empty());
+        if !current.is_empty()
+            && (current.len() >= max_items || (size + comma + len) as u64 > max_bytes)
+        {
+            groups.push(std::mem::take(&mut current));
+            size = base;
+        }
+        if (base + len) as u64 > max_bytes {
+            return Err(StatesError::runtime(format!(
+                "The item at index {i} is {len} bytes, too large for a batch of at most {max_bytes} bytes (MaxInputBytesPerBatch)."
+            )));
+        }
+        size += usize::from(!current.is_empty()) + len;
+        current.push(item);
+    }
+    if !current.is_empty() {
+        groups.push(current);
+    }
+    Ok(groups)
+}
+
+/// The length of `v` serialized as compact JSON, in bytes.
+fn json_len(v: &Value) -> usize {
+    serde_json::to_vec(v).map_or(0, |b| b.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sizes(groups: &[Vec<Value>]) -> Vec<usize> {
+        groups.iter().map(Vec::len).collect()
+    }
+
+    #[test]
+    fn batches_respect_item_and_byte_limits() {
+        let items: Vec<Value> = (0..5).map(|i| json!({"n": i})).collect();
+        // Each item is 7 bytes; `{"Items":[a,b]}` is 12 + 7 + 1 + 7 = 27 bytes.
+        let by_count = group_items(items.clone(), Some(2), None, None).expect("ok");
+        assert_eq!(sizes(&by_count), vec![2, 2, 1]);
+        let by_bytes = group_items(items.clone(), None, Some(27), None).expect("ok");
+        assert_eq!(sizes(&by_bytes), vec![2, 2, 1]);
+        let tighter = group_items(items.clone(), None, Some(26), None).expect("ok");
+        assert_eq!(sizes(&tighter), vec![1, 1, 1, 1, 1]);
+        let both = group_items(items.clone(), Some(1), Some(1000), None).expect("ok");
+        assert_eq!(sizes(&both), vec![1, 1, 1, 1, 1]);
+        // `{"BatchInput":{},"Items":[a]}` is 12 + 14 + 2 + 7 = 35 bytes.
+        let with_input = group_items(items.clone(), None, Some(35), Some(&json!({}))).expect("ok");
+        assert_eq!(sizes(&with_input), vec![1, 1, 1, 1, 1]);
+        assert!(group_items(items, None, Some(34), Some(&json!({}))).is_err());
+    }
+
+    #[test]
+    fn batch_json_length_matches_the_estimate() {
+        let items = vec![json!({"n": 0}), json!("x")];
+        let whole = json!({"BatchInput": {"k": [1]}, "Items": items});
+        let base = 12 + 14 + json_len(&json!({"k": [1]}));
+        assert_eq!(
+            json_len(&whole),
+            base + json_len(&items[0]) + 1 + json_len(&items[1])
+        );
+    }
 
     #[test]
     fn tolerance_counts_and_percentages() {

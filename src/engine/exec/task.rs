@@ -86,6 +86,7 @@ pub(super) async fn run<'b>(
         "TaskStarted",
         json!({"resourceType": rtype, "resource": res}),
     )?;
+    let heartbeat = heartbeat.filter(|_| expects_heartbeats(&t.resource));
     let outcome = invoke(integration, request, timeout, heartbeat).await;
     drop(permit);
     let result = match outcome {
@@ -114,8 +115,9 @@ pub(super) async fn run<'b>(
     finish(st, input, result, ctx, b, site)
 }
 
-/// Evaluates `Parameters` (JSONPath, after `InputPath`) or `Arguments` (JSONata).
-fn parameters(
+/// Evaluates `Parameters` (JSONPath, after `InputPath`) or `Arguments` (JSONata): a Task's
+/// parameters, or the input every Parallel branch receives.
+pub(super) fn parameters(
     st: &State,
     input: &Value,
     ctx: &Value,
@@ -226,6 +228,21 @@ fn seconds_field(
     }
 }
 
+/// True when AWS measures `HeartbeatSeconds` for this resource: the job-run (`.sync`,
+/// `.sync:2`) and callback (`.waitForTaskToken`) patterns and activities, whose workers
+/// report progress with `SendTaskHeartbeat` (AWS Step Functions API reference,
+/// "SendTaskHeartbeat": used by activity workers, callback tasks, and optionally job-run
+/// tasks). A request-response call returns as soon as the API answers, so no heartbeat is
+/// awaited.
+pub fn expects_heartbeats(resource: &str) -> bool {
+    let (_, action) = resource.rsplit_once('.').unwrap_or(("", ""));
+    matches!(action, "sync" | "sync:2" | "waitForTaskToken")
+        || resource
+            .split(':')
+            .nth(5)
+            .is_some_and(|kind| kind == "activity")
+}
+
 /// Runs the integration's future, failing with `States.Timeout` after `timeout` seconds or
 /// `States.HeartbeatTimeout` after `heartbeat` seconds (no local integration sends
 /// heartbeats), whichever is first. Both are measured in real time, so a virtual clock never
@@ -268,5 +285,24 @@ mod tests {
         );
         let l = "arn:aws:lambda:us-east-1:123456789012:function:f";
         assert_eq!(resource_parts(l), ("lambda".to_string(), l.to_string()));
+    }
+
+    #[test]
+    fn heartbeats_are_awaited_for_jobs_callbacks_and_activities_only() {
+        for r in [
+            "arn:aws:states:::batch:submitJob.sync",
+            "arn:aws:states:::states:startExecution.sync:2",
+            "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "arn:aws:states:us-east-1:123456789012:activity:work",
+        ] {
+            assert!(expects_heartbeats(r), "{r}");
+        }
+        for r in [
+            "arn:aws:states:::batch:submitJob",
+            "arn:aws:states:::aws-sdk:s3:getObject",
+            "arn:aws:lambda:us-east-1:123456789012:function:f",
+        ] {
+            assert!(!expects_heartbeats(r), "{r}");
+        }
     }
 }
