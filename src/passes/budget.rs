@@ -310,7 +310,7 @@ fn executions(flow: &ir::Flow, kinds: &BTreeMap<StepId, Kind>) -> Vec<Exec> {
     let root = counter.region(start, None);
     out.push(Exec {
         owner: None,
-        events: events::EXECUTION + events::PRELUDE + root.events,
+        events: (events::EXECUTION + events::PRELUDE).saturating_add(root.events),
         inline_maps: root.inline_maps,
     });
     out.extend(counter.children);
