@@ -106,7 +106,9 @@ on the step with that `next`. (Given in `with` or `--with`, it applies to foreac
         title: "decorator argument out of range",
         example: "@retry(times=20)",
         explanation: "Allowed ranges: `@retry` `times` 0 to 10, `backoff` ≥ 1.0 (ASL \
-`BackoffRate`), `max_delay_seconds` > 0; `@timeout` total > 0 seconds; `cpu` > 0; `memory` ≥ 4 \
+`BackoffRate`), `minutes_between_retries` at most 1,666,666 (ASL `IntervalSeconds` ≤ \
+99,999,999), `max_delay_seconds` 1 to 31,622,400 (ASL `MaxDelaySeconds`); `@timeout` total \
+1 to 99,999,999 seconds (ASL `TimeoutSeconds`); `cpu` > 0; `memory` ≥ 4 \
 MiB (AWS Batch minimum); `shared_memory` > 0; `@foreach` `max_concurrency` ≥ 1 (ASL reads 0 as \
 unlimited, which flowc does not allow to be written by accident) and `max_items` ≥ 1.",
     },
@@ -604,6 +606,13 @@ fn foreach_placement(flow: &mut ir::Flow, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// ASL maximum of `TimeoutSeconds` and of a retrier's `IntervalSeconds` (AWS Step Functions
+/// developer guide, "Task" and "Handling errors": 99,999,999).
+const ASL_MAX_SECONDS: u64 = 99_999_999;
+/// ASL bound of a retrier's `MaxDelaySeconds`: "greater than 0 and less than 31622401" (AWS
+/// Step Functions developer guide, "Handling errors").
+const ASL_MAX_DELAY_SECONDS: u64 = 31_622_400;
+
 /// E0311 for decorator values out of range, once per written decorator.
 fn ranges(flow: &ir::Flow, diags: &mut Vec<Diagnostic>) {
     let mut seen: HashSet<(Span, &'static str)> = HashSet::new();
@@ -687,13 +696,22 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
             format!("at least 1.0, not {}", v.backoff),
             Some(backoff_help),
         );
-        let zero_delay = v.max_delay.is_some_and(|m| m.0 == 0);
+        check(
+            at("minutes_between_retries"),
+            v.interval.0 > ASL_MAX_SECONDS,
+            "`minutes_between_retries` of `@retry`",
+            "at most 1,666,666 (99,999,999 seconds)".into(),
+            Some("ASL `IntervalSeconds` is at most 99,999,999"),
+        );
+        let bad_delay = v
+            .max_delay
+            .is_some_and(|m| m.0 == 0 || m.0 > ASL_MAX_DELAY_SECONDS);
         check(
             at("max_delay_seconds"),
-            zero_delay,
+            bad_delay,
             "`max_delay_seconds` of `@retry`",
-            "more than 0".into(),
-            None,
+            "between 1 and 31,622,400".into(),
+            Some("ASL `MaxDelaySeconds` is more than 0 and less than 31,622,401"),
         );
     }
     if let Some(t) = &d.timeout {
@@ -705,6 +723,13 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
             "the total of `@timeout`",
             "more than 0 seconds".into(),
             help,
+        );
+        check(
+            (t.span, t.origin),
+            t.value.total.0 > ASL_MAX_SECONDS,
+            "the total of `@timeout`",
+            "at most 99,999,999 seconds (about 3 years)".into(),
+            Some("ASL `TimeoutSeconds` is at most 99,999,999"),
         );
     }
     if let Some(r) = &d.resources {

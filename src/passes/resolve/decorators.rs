@@ -27,6 +27,9 @@ enum Ty {
     Str,
     /// An integer ≥ 0.
     Count,
+    /// An integer from 0 to `u32::MAX` (retry counts, GPUs, concurrency: stored as `u32`,
+    /// so a larger value would otherwise be clamped without a word).
+    Count32,
     /// Any number (integer or not); ranges are checked by validate.
     Number,
     /// A number ≥ 0 (integer or not).
@@ -43,7 +46,7 @@ impl Ty {
         match self {
             Ty::Bool => "a boolean",
             Ty::Str => "a string",
-            Ty::Count => "a non-negative integer",
+            Ty::Count | Ty::Count32 => "a non-negative integer",
             Ty::Number => "a number",
             Ty::Duration => "a non-negative number",
             Ty::Object => "an object",
@@ -56,6 +59,7 @@ impl Ty {
         match (self, &lit.kind) {
             (Ty::Bool, LiteralKind::Bool(_)) | (Ty::Str, LiteralKind::String(_)) => true,
             (Ty::Count, LiteralKind::Int(i)) => *i >= 0,
+            (Ty::Count32, LiteralKind::Int(i)) => u32::try_from(*i).is_ok(),
             (Ty::Number, LiteralKind::Int(_) | LiteralKind::Float(_)) => true,
             (Ty::Duration, LiteralKind::Int(i)) => *i >= 0,
             (Ty::Duration, LiteralKind::Float(f)) => *f >= 0.0,
@@ -84,7 +88,7 @@ pub(super) const SPECS: &[Spec] = &[
         name: "retry",
         place: Place::Step,
         args: &[
-            ("times", Ty::Count),
+            ("times", Ty::Count32),
             ("minutes_between_retries", Ty::Duration),
             ("backoff", Ty::Number),
             ("max_delay_seconds", Ty::Count),
@@ -114,7 +118,7 @@ pub(super) const SPECS: &[Spec] = &[
         args: &[
             ("cpu", Ty::Number),
             ("memory", Ty::Count),
-            ("gpu", Ty::Count),
+            ("gpu", Ty::Count32),
             ("shared_memory", Ty::Count),
         ],
         required: &[],
@@ -128,7 +132,7 @@ pub(super) const SPECS: &[Spec] = &[
             ("iam_role", Ty::Str),
             ("cpu", Ty::Number),
             ("memory", Ty::Count),
-            ("gpu", Ty::Count),
+            ("gpu", Ty::Count32),
         ],
         required: &[],
     },
@@ -142,7 +146,7 @@ pub(super) const SPECS: &[Spec] = &[
         name: "foreach",
         place: Place::Step,
         args: &[
-            ("max_concurrency", Ty::Count),
+            ("max_concurrency", Ty::Count32),
             ("max_items", Ty::Count),
             ("mode", Ty::Str),
         ],
@@ -255,9 +259,9 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// A `Ty::Count32` argument (checked to fit, so never clamped).
     fn count32(&self, name: &str) -> Option<u32> {
-        self.count(name)
-            .map(|c| u32::try_from(c).unwrap_or(u32::MAX))
+        self.count(name).and_then(|c| u32::try_from(c).ok())
     }
 
     fn number(&self, name: &str) -> Option<f64> {
@@ -421,9 +425,12 @@ impl Resolver<'_> {
         let name = &arg.name.name;
         if !ty.accepts(&arg.value) {
             let got = match arg.value.kind {
-                LiteralKind::Int(i) if i < 0 => "a negative integer",
-                LiteralKind::Float(f) if f < 0.0 => "a negative number",
-                _ => arg.value.kind_name(),
+                LiteralKind::Int(i) if i < 0 => "a negative integer".to_string(),
+                LiteralKind::Int(i) if ty == Ty::Count32 => {
+                    format!("{i} (the largest is 4,294,967,295)")
+                }
+                LiteralKind::Float(f) if f < 0.0 => "a negative number".to_string(),
+                _ => arg.value.kind_name().to_string(),
             };
             let msg = format!(
                 "argument `{name}` of `@{}` must be {}, not {got}",
