@@ -126,3 +126,74 @@ fn huge_sizes_never_panic() {
         let _ = codes(&simple(&decos));
     }
 }
+
+/// `levels` foreaches nested inside each other.
+fn nested_foreach(levels: usize) -> String {
+    let mut s =
+        String::from("flow Deep {\nparam xs: json = [1]\nstep start { run \"a\" next f1 }\n");
+    for i in 1..=levels {
+        let next = if i < levels {
+            format!("f{}", i + 1)
+        } else {
+            "body".into()
+        };
+        s += &format!("step f{i} {{ run \"a\" next {next} foreach xs }}\n");
+    }
+    s += &format!("step body {{ run \"b\" next j{levels} }}\n");
+    for i in (1..=levels).rev() {
+        let next = if i > 1 {
+            format!("j{}", i - 1)
+        } else {
+            "end".into()
+        };
+        s += &format!("step j{i} {{ run \"j\" next {next} }}\n");
+    }
+    s + "step end { run \"e\" }\n}\n"
+}
+
+/// `levels` static splits, each nested in the first branch of the one before.
+fn nested_split(levels: usize) -> String {
+    let mut s = String::from("flow Deep {\nstep start { run \"a\" next s1 }\n");
+    for i in 1..=levels {
+        let inner = if i < levels {
+            format!("s{}", i + 1)
+        } else {
+            "y".into()
+        };
+        s += &format!("step s{i} {{ run \"a\" next {inner}, x{i} }}\n");
+        s += &format!("step x{i} {{ run \"x\" next j{i} }}\n");
+    }
+    s += &format!("step y {{ run \"y\" next j{levels} }}\n");
+    for i in (1..=levels).rev() {
+        let next = if i > 1 {
+            format!("j{}", i - 1)
+        } else {
+            "end".into()
+        };
+        s += &format!("step j{i} {{ run \"j\" next {next} }}\n");
+    }
+    s + "step end { run \"e\" }\n}\n"
+}
+
+#[test]
+fn sixteen_nested_levels_compile_to_json_that_reads_back() {
+    for src in [nested_foreach(16), nested_split(16)] {
+        let c = flowc::compile(&src, &CompileOptions::default()).expect("compiles");
+        let back: Result<serde_json::Value, _> = serde_json::from_str(&c.asl);
+        assert!(back.is_ok(), "{back:?}");
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    for src in [
+        nested_foreach(17),
+        nested_split(17),
+        nested_foreach(3000),
+        nested_split(3000),
+    ] {
+        assert_eq!(codes(&src), ["E0313"]);
+    }
+    let d = first_error(&nested_foreach(17));
+    assert!(d.message.contains("`f17`"), "{}", d.message);
+}

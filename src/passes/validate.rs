@@ -120,6 +120,14 @@ unlimited, which flowc does not allow to be written by accident) and `max_items`
 parameter used by a foreach must default to a list.",
     },
     CodeInfo {
+        code: "E0313",
+        title: "splits and foreaches nested too deeply",
+        example: "step s1 { … next s2 foreach xs }   # … 17 levels of split or foreach inside each other",
+        explanation: "Splits and foreaches may nest at most 16 levels deep. Each level becomes an \
+ASL `Parallel` branch or a Map `ItemProcessor`; deeper definitions exceed the JSON nesting that \
+tools reading the state machine accept. Move the inner part into a flow of its own.",
+    },
+    CodeInfo {
         code: "W0301",
         title: "scheduled or triggered flow with a required parameter",
         example: "@schedule(daily=true)\nflow F {\n    param epochs: int\n    …\n}",
@@ -306,6 +314,7 @@ fn joins(flow: &mut ir::Flow, graph: &Graph, diags: &mut Vec<Diagnostic>) {
     };
     let (order, _) = graph.dfs(start);
     let ipdom = graph.post_dominators(&order);
+    let errors_before = diags.len();
     for i in 0..flow.steps.len() {
         if let Transition::Split { targets, .. } = &flow.steps[i].next {
             let joined = split_join(flow, graph, &ipdom, StepId(i as u32), targets, diags);
@@ -322,6 +331,62 @@ fn joins(flow: &mut ir::Flow, graph: &Graph, diags: &mut Vec<Diagnostic>) {
             }
         }
     }
+    if diags.len() == errors_before {
+        nesting(flow, &order, diags);
+    }
+}
+
+/// The flowc limit on splits and foreaches nested inside one another. Each level nests an ASL
+/// `Parallel` branch or `ItemProcessor` (up to four JSON levels); 16 levels keep the definition
+/// within the 128-level nesting that JSON readers such as serde_json accept, and the
+/// compiler's recursion bounded.
+pub const MAX_NESTING: usize = 16;
+
+/// E0313 for the first split or foreach (in graph order) nested deeper than [`MAX_NESTING`].
+/// Needs the joins filled in; `post_order` is the DFS post-order from `start` of the acyclic
+/// graph.
+fn nesting(flow: &ir::Flow, post_order: &[StepId], diags: &mut Vec<Diagnostic>) {
+    let mut depth = vec![0usize; flow.steps.len()];
+    let mut is_join = vec![false; flow.steps.len()];
+    for &n in post_order.iter().rev() {
+        let d = depth[n.index()];
+        let (inner, join) = match &flow.step(n).next {
+            Transition::Split { targets, join } => (targets.clone(), *join),
+            Transition::Foreach { body, join, .. } => (vec![*body], *join),
+            t => {
+                for s in graph::successors(t) {
+                    if !is_join[s.index()] {
+                        depth[s.index()] = d;
+                    }
+                }
+                continue;
+            }
+        };
+        if d == MAX_NESTING {
+            diags.push(too_deep(flow, n));
+            return;
+        }
+        for s in inner {
+            depth[s.index()] = d + 1;
+        }
+        if let Some(j) = join {
+            depth[j.index()] = d;
+            is_join[j.index()] = true;
+        }
+    }
+}
+
+fn too_deep(flow: &ir::Flow, at: StepId) -> Diagnostic {
+    let step = flow.step(at);
+    Diagnostic::error(
+        "E0313",
+        format!(
+            "step `{}` nests a split or foreach more than {MAX_NESTING} levels deep",
+            step.name
+        ),
+    )
+    .with_primary(step.span, format!("level {} of nesting", MAX_NESTING + 1))
+    .with_help("move the inner part into a flow of its own, or flatten some of the levels")
 }
 
 /// Why a block has no step after it.
