@@ -13,6 +13,7 @@ use crate::diagnostics::{CodeInfo, Diagnostic};
 use crate::ir::{self, MapMode, StepId};
 use crate::options::CompileOptions;
 use crate::passes::lower::{self, Lowered, THROTTLE_MAX_ATTEMPTS};
+use crate::span::{Origin, Span, Spanned};
 use std::collections::BTreeMap;
 
 /// Codes raised by budget (E05xx, W05xx).
@@ -629,10 +630,27 @@ pub fn check_definition(
         let mut d = Diagnostic::error("E0503", format!("the AWS Batch container overrides of step `{}` may reach {} characters, above the limit of 8,192", step.name, thousands(o.chars as u64)))
             .with_primary(step.span, "this step's job")
             .with_help("shorten the @environment values or move them into a file of the code package");
-        if let Some(env) = &step.decorators.environment {
-            d = d.with_secondary(env.span, "environment variables set here");
+        if let Some((span, label)) = step.decorators.environment.as_ref().and_then(env_head) {
+            d = d.with_secondary(span, label);
         }
         diags.push(d);
+    }
+}
+
+/// The start of an `@environment` decorator (its name, or the `with` keyword that brings
+/// it) with a label: the whole decorator would underline every value, thousands of
+/// characters in the case E0503 reports. `None` for `--with`, which has no source span.
+fn env_head(env: &Spanned<ir::Environment>) -> Option<(Span, &'static str)> {
+    match env.origin {
+        Origin::Own => Some((
+            env.span.sub(0, "@environment".len()),
+            "environment variables set here",
+        )),
+        Origin::With => Some((
+            env.span.sub(0, "with".len()),
+            "environment variables set here for every step",
+        )),
+        Origin::CommandLine => None,
     }
 }
 
