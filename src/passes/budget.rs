@@ -249,13 +249,16 @@ fn initial_kinds(flow: &ir::Flow, diags: &mut Vec<Diagnostic>) -> BTreeMap<StepI
     kinds
 }
 
-fn unbounded_inline(step: &ir::Step) -> Diagnostic {
-    let span = step
-        .decorators
+/// The span of a foreach step's `@foreach` decorator, or of the step's name without one.
+fn foreach_span(step: &ir::Step) -> Span {
+    step.decorators
         .foreach
         .as_ref()
-        .map(|f| f.span)
-        .unwrap_or(step.span);
+        .map_or(step.span, |f| f.span)
+}
+
+fn unbounded_inline(step: &ir::Step) -> Diagnostic {
+    let span = foreach_span(step);
     Diagnostic::error("E0505", format!("inline foreach `{}` has no max_items", step.name))
         .with_primary(span, "mode=\"inline\" needs a declared width")
         .with_secondary(step.span, "the foreach splits here")
@@ -466,12 +469,7 @@ fn report_over_budget(
             Some(id) => {
                 blamed.push(id);
                 let step = flow.step(id);
-                let span = step
-                    .decorators
-                    .foreach
-                    .as_ref()
-                    .map(|f| f.span)
-                    .unwrap_or(step.span);
+                let span = foreach_span(step);
                 Diagnostic::error("E0504", msg)
                     .with_primary(span, "this inline foreach runs every item in the same execution history")
                     .with_help("use mode=\"distributed\" (each item then gets its own execution) or lower max_items")
@@ -512,12 +510,7 @@ fn warn_wide_inline(
         if let Kind::Inline { width, .. } = kind {
             if *width > INLINE_MAP_CONCURRENCY {
                 let step = flow.step(*id);
-                let span = step
-                    .decorators
-                    .foreach
-                    .as_ref()
-                    .map(|f| f.span)
-                    .unwrap_or(step.span);
+                let span = foreach_span(step);
                 diags.push(
                     Diagnostic::warning(
                         "W0501",
