@@ -796,3 +796,26 @@ fn every_valid_fixture_checks_and_every_split_and_foreach_is_joined() {
         }
     }
 }
+
+#[test]
+fn trigger_event_pattern_shape() {
+    let with_event = |ev: &str| format!("@trigger(event={ev})\n{}", simple("", ""));
+    let ok_pattern = r#"{"source": ["aws.s3"], "detail": {"key": [{"prefix": "in/"}]}}"#;
+    assert_eq!(codes(&with_event(ok_pattern)), Vec::<&str>::new());
+    for (ev, message) in [
+        ("{}", "the event pattern of `@trigger` is empty"),
+        (
+            r#"{"detail": {}}"#,
+            "field \"detail\" of the `@trigger` event pattern is empty",
+        ),
+        (r#"{"source": []}"#, "lists no value to match"),
+        (
+            r#"{"detail": {"state": "x"}}"#,
+            "field \"detail\".\"state\"",
+        ),
+    ] {
+        let d = one(&with_event(ev));
+        assert_eq!(d.code, "E0226", "{ev}");
+        assert!(d.message.contains(message), "{ev}: {}", d.message);
+    }
+}

@@ -196,6 +196,15 @@ parallel branch.",
 start with `FLOW_` (the variables of the runtime contract, such as `FLOW_INPUT`) or `AWS_BATCH` \
 (reserved by AWS Batch).",
     },
+    CodeInfo {
+        code: "E0226",
+        title: "invalid EventBridge event pattern",
+        example: "@trigger(event={\"source\": \"aws.s3\"})",
+        explanation: "`@trigger(event=…)` is an Amazon EventBridge event pattern: a non-empty \
+object whose fields hold either a nested non-empty object or an array of one or more values to \
+match (\"The value of each field in an event pattern is an array containing one or more \
+values\", EventBridge user guide). `PutRule` rejects anything else, so flowc does too.",
+    },
 ];
 
 /// Builds the IR of `file`. `command_line` holds the `--with` decorators (spans 0..0), which

@@ -599,9 +599,13 @@ impl Resolver<'_> {
         let a = self.check_args(dec, spec, site);
         match spec.name {
             "schedule" => self.schedule(dec, &a).map(FlowDeco::Schedule),
-            "trigger" => a
-                .get("event")
-                .map(|e| FlowDeco::Trigger(ir::Trigger { event: e.to_json() })),
+            "trigger" => {
+                let event = a.get("event")?;
+                self.event_pattern(event)?;
+                Some(FlowDeco::Trigger(ir::Trigger {
+                    event: event.to_json(),
+                }))
+            }
             "project" => self.project(&a).map(FlowDeco::Project),
             _ => None,
         }
@@ -687,6 +691,19 @@ impl Resolver<'_> {
         self.push(d.with_help(help));
     }
 
+    /// Checks an EventBridge event pattern (E0226): a non-empty object whose fields hold a
+    /// non-empty object or a non-empty array. `None` when it was reported.
+    fn event_pattern(&mut self, pattern: &ast::Literal) -> Option<()> {
+        let Some((span, message, label)) = pattern_problem(pattern, "") else {
+            return Some(());
+        };
+        let d = Diagnostic::error("E0226", message)
+            .with_primary(span, label)
+            .with_help("an event pattern is an object whose fields hold an array of the values to match or a nested object, e.g. `event={\"source\": [\"aws.s3\"]}`");
+        self.push(d);
+        None
+    }
+
     fn project(&mut self, a: &Args) -> Option<ir::Project> {
         let name = a.string("name")?;
         let valid = !name.is_empty()
@@ -706,6 +723,40 @@ impl Resolver<'_> {
             return None;
         }
         Some(ir::Project { name })
+    }
+}
+
+/// The first problem in event pattern object `lit` (`path` names it in messages, empty for
+/// the whole pattern): its span, message and label; `None` when it is a valid pattern.
+fn pattern_problem(lit: &ast::Literal, path: &str) -> Option<(Span, String, &'static str)> {
+    let whole = path.is_empty();
+    match &lit.kind {
+        LiteralKind::Object(fields) if fields.is_empty() => {
+let message = if whole {
+                "the event pattern of `@trigger` is empty".to_string()
+            } else {
+                format!("{path} of the `@trigger` event pattern is empty")
+            };
+            Some((lit.span, message, "an empty pattern matches nothing"))
+        }
+        LiteralKind::Object(fields) => fields.iter().find_map(|(key, value)| {
+            let field = if whole { format!("field \"{}\"", key.value) } else { format!("{path}.\"{}\"", key.value) };
+            match &value.kind {
+                LiteralKind::Object(_) => pattern_problem(value, &field),
+                LiteralKind::List(items) if items.is_empty() => Some((
+                    value.span,
+                    format!("{field} of the `@trigger` event pattern lists no value to match"),
+                    "needs at least one value",
+                )),
+                LiteralKind::List(_) => None,
+                _ => Some((
+                    value.span,
+                    format!("{field} of the `@trigger` event pattern must be an array of values or an object"),
+                    "write the value in an array: `[…]`",
+                )),
+            }
+        }),
+        _ => Some((lit.span, "the event pattern of `@trigger` must be an object".into(), "expected an object")),
     }
 }
 
