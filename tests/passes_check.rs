@@ -819,3 +819,13 @@ fn trigger_event_pattern_shape() {
         assert!(d.message.contains(message), "{ev}: {}", d.message);
     }
 }
+
+#[test]
+fn flow_decorator_in_with_option_says_so_once() {
+    let (_, diags) = check_with(&simple("", ""), &["schedule:daily=true"]);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(
+        diags[0].message,
+        "`@schedule` is a flow decorator and cannot be used on steps (in a `--with` option)"
+    );
+}

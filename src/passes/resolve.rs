@@ -542,7 +542,8 @@ impl Resolver<'_> {
         let where_ = match site.origin {
             Origin::Own => "on a step",
             Origin::With => "in `with`",
-            Origin::CommandLine => "in `--with`",
+            // `site.primary` adds "(in a `--with` option)".
+            Origin::CommandLine => "on steps",
         };
         let d = Diagnostic::error(
             "E0219",
