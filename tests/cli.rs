@@ -263,3 +263,11 @@ fn a_missing_config_file_is_a_usage_error() {
     assert!(text(&out.stderr).contains("cannot read no/such/flowc.toml"));
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn max_workers_zero_is_rejected() {
+    // ASL reads `MaxConcurrency: 0` as unlimited, the opposite of what 0 workers suggests.
+    let out = flowc(&["compile", SPEC_EXAMPLE, "--max-workers", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}

@@ -33,8 +33,13 @@ pub struct Args {
     /// Decorators applied to every step that does not set them: `DECORATOR[:k=v,...]`.
     #[arg(long = "with", value_name = "DECORATOR")]
     pub with: Vec<String>,
-    /// Default foreach `MaxConcurrency`.
-    #[arg(long, value_name = "N", default_value_t = options::DEFAULT_MAX_WORKERS)]
+    /// Default foreach `MaxConcurrency`, at least 1 (ASL reads 0 as unlimited).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = options::DEFAULT_MAX_WORKERS,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
     pub max_workers: u32,
     /// AWS Batch job queue (overrides `flowc.toml`).
     #[arg(long, value_name = "Q")]
