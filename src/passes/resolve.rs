@@ -351,7 +351,7 @@ impl Resolver<'_> {
                 | (ParamType::Bool, LiteralKind::Bool(_))
         );
         if !ok {
-            let ty = type_name(p.ty.name);
+            let ty = p.ty.name.as_str();
             let mut diag = Diagnostic::error(
                 "E0209",
                 format!(
@@ -771,10 +771,10 @@ impl Resolver<'_> {
             } else {
                 ("E0211", "a switch")
             };
-            let need = type_name(ty);
+            let need = ty.as_str();
             let d = Diagnostic::error(
                 code,
-                format!("{what} needs a `{need}` value, but parameter `{}` is `{}`", p.name, type_name(p.ty)),
+                format!("{what} needs a `{need}` value, but parameter `{}` is `{}`", p.name, p.ty.as_str()),
             )
             .with_primary(name.span, format!("`{}` is not `{need}`", p.name))
             .with_secondary(p.span, "parameter declared here")
@@ -786,16 +786,5 @@ impl Resolver<'_> {
             self.push(d);
         }
         ForeachSource::Param(p.name.clone())
-    }
-}
-
-/// The spelling of a parameter type.
-fn type_name(t: ParamType) -> &'static str {
-    match t {
-        ParamType::Str => "str",
-        ParamType::Int => "int",
-        ParamType::Float => "float",
-        ParamType::Bool => "bool",
-        ParamType::Json => "json",
     }
 }
