@@ -271,3 +271,17 @@ fn max_workers_zero_is_rejected() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn check_reports_every_file_even_after_an_unreadable_one() {
+    let bad = err_fixture("E0204");
+    let out = flowc(&["check", "no/such.flow", &bad]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an I/O error outranks user errors"
+    );
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("cannot read no/such.flow"), "{stderr}");
+    assert!(stderr.contains("flowc::E0204"), "{stderr}");
+}
