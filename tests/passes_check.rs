@@ -829,3 +829,24 @@ fn flow_decorator_in_with_option_says_so_once() {
         "`@schedule` is a flow decorator and cannot be used on steps (in a `--with` option)"
     );
 }
+
+#[test]
+fn blank_names_are_rejected() {
+    for decos in [
+        "@batch(image=\"\")",
+        "@batch(queue=\" \")",
+        "@batch(iam_role=\"\")",
+        "@catch(var=\"\")",
+    ] {
+        let d = one(&simple(decos, ""));
+        assert_eq!(d.code, "E0214", "{decos}");
+        assert!(
+            d.message
+                .ends_with("must be a non-empty string, not a blank string"),
+            "{decos}: {}",
+            d.message
+        );
+    }
+    let (_, diags) = check_with(&simple("", ""), &["batch:image="]);
+    assert_eq!(diags.iter().map(|d| d.code).collect::<Vec<_>>(), ["E0214"]);
+}

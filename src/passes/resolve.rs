@@ -116,7 +116,7 @@ table of the language spec). Check the spelling.",
         example: "@retry(times=\"2\")",
         explanation: "Each decorator argument has a type: counts and sizes are non-negative \
 integers, `cpu` and `backoff` numbers, `minutes_between_retries` a non-negative number, names \
-and images strings, `jitter` and `hourly` booleans, `event` an object, `vars` an object of \
+and images non-empty strings, `jitter` and `hourly` booleans, `event` an object, `vars` an object of \
 strings.",
     },
     CodeInfo {

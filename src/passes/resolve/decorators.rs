@@ -25,6 +25,9 @@ enum Ty {
     Bool,
     /// A string.
     Str,
+    /// A string with a non-blank character (names AWS rejects when empty: image, queue,
+    /// role, artifact).
+    Name,
     /// An integer ≥ 0.
     Count,
     /// An integer from 0 to `u32::MAX` (retry counts, GPUs, concurrency: stored as `u32`,
@@ -46,6 +49,7 @@ impl Ty {
         match self {
             Ty::Bool => "a boolean",
             Ty::Str => "a string",
+            Ty::Name => "a non-empty string",
             Ty::Count | Ty::Count32 => "a non-negative integer",
             Ty::Number => "a number",
             Ty::Duration => "a non-negative number",
@@ -58,6 +62,7 @@ impl Ty {
     fn accepts(self, lit: &ast::Literal) -> bool {
         match (self, &lit.kind) {
             (Ty::Bool, LiteralKind::Bool(_)) | (Ty::Str, LiteralKind::String(_)) => true,
+            (Ty::Name, LiteralKind::String(s)) => !s.trim().is_empty(),
             (Ty::Count, LiteralKind::Int(i)) => *i >= 0,
             (Ty::Count32, LiteralKind::Int(i)) => u32::try_from(*i).is_ok(),
             (Ty::Number, LiteralKind::Int(_) | LiteralKind::Float(_)) => true,
@@ -99,7 +104,7 @@ pub(super) const SPECS: &[Spec] = &[
     Spec {
         name: "catch",
         place: Place::Step,
-        args: &[("var", Ty::Str)],
+        args: &[("var", Ty::Name)],
         required: &[],
     },
     Spec {
@@ -127,9 +132,9 @@ pub(super) const SPECS: &[Spec] = &[
         name: "batch",
         place: Place::Step,
         args: &[
-            ("image", Ty::Str),
-            ("queue", Ty::Str),
-            ("iam_role", Ty::Str),
+            ("image", Ty::Name),
+            ("queue", Ty::Name),
+            ("iam_role", Ty::Name),
             ("cpu", Ty::Number),
             ("memory", Ty::Count),
             ("gpu", Ty::Count32),
@@ -430,6 +435,7 @@ impl Resolver<'_> {
                     format!("{i} (the largest is 4,294,967,295)")
                 }
                 LiteralKind::Float(f) if f < 0.0 => "a negative number".to_string(),
+                LiteralKind::String(ref t) if t.trim().is_empty() => "a blank string".to_string(),
                 _ => arg.value.kind_name().to_string(),
             };
             let msg = format!(
