@@ -285,3 +285,15 @@ fn check_reports_every_file_even_after_an_unreadable_one() {
     assert!(stderr.contains("cannot read no/such.flow"), "{stderr}");
     assert!(stderr.contains("flowc::E0204"), "{stderr}");
 }
+
+#[test]
+fn a_datastore_that_is_not_s3_is_a_usage_error() {
+    let out = flowc(&["compile", SPEC_EXAMPLE, "--datastore", "file:///tmp/runs"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("flowc::E0603"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+}

@@ -131,6 +131,10 @@ fn options_from(
             slot.clone_from(flag);
         }
     }
+    if let Some(ds) = &opts.deploy.datastore {
+        options::check_datastore(ds)
+            .map_err(|d| Box::new(("--datastore".to_string(), String::new(), d)))?;
+    }
     Ok(opts)
 }
 
