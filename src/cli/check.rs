@@ -35,7 +35,11 @@ pub fn run(args: Args) -> i32 {
     for path in &args.files {
         let source = match common::read_source(path) {
             Ok(s) => s,
-            Err(c) => return c,
+            Err(c) => {
+                // Keep checking the other files; the worst outcome decides the exit code.
+                code = code.max(c);
+                continue;
+            }
         };
         // The whole pipeline short of writing files, so budget problems are reported too.
         let diags = match flowc::compile(&source, &opts) {
@@ -49,7 +53,7 @@ pub fn run(args: Args) -> i32 {
             &diags,
         );
         if diags.iter().any(|d| d.is_error()) {
-            code = common::EXIT_USER;
+            code = code.max(common::EXIT_USER);
         }
     }
     code

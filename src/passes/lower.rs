@@ -363,7 +363,7 @@ impl Lowerer<'_> {
     /// The Task writing the merged parameters to `RUNS/<run>/parameters.json`; its result is
     /// replaced by the references-only state `{"run_id": …}`.
     fn save_parameters(&self, first_step: &str) -> asl::Task {
-        let key = self.format(&[
+        let key = format_call(&[
             Part::Lit(self.store.runs_prefix(&self.flow.name) + "/"),
             Part::Arg("$$.Execution.Name"),
             Part::Lit("/parameters.json".into()),
@@ -814,14 +814,14 @@ impl Lowerer<'_> {
             ir::Transition::Switch { on, .. } => on.name().to_string(),
             _ => String::new(),
         };
-        let text = format!(
-            "step {name}: switch value {{}} of `{on}` matches no case (cases: {})",
-            names.join(", ")
-        );
-        let cause = format!(
-            "States.Format({}, States.JsonToString($.switch.value))",
-            quote_template(&text)
-        );
+        let cause = format_call(&[
+            Part::Lit(format!("step {name}: switch value ")),
+            Part::Arg("States.JsonToString($.switch.value)"),
+            Part::Lit(format!(
+                " of `{on}` matches no case (cases: {})",
+                names.join(", ")
+            )),
+        ]);
         let fail = asl::Fail {
             comment: None,
             error: "flowc.UnknownSwitchValue".into(),
@@ -887,42 +887,31 @@ impl Lowerer<'_> {
             parts.extend([Part::Arg("$.index"), Part::Lit("/".into())]);
         }
         parts.push(Part::Lit(file.into()));
-        self.format(&parts)
+        format_call(&parts)
     }
+}
 
-    fn format(&self, parts: &[Part]) -> String {
-        let mut template = String::new();
-        let mut args = vec![];
-        for p in parts {
-            match p {
-                Part::Lit(text) => template.push_str(text),
-                Part::Arg(path) => {
-                    template.push_str("{}");
-                    args.push(*path);
-                }
+/// `States.Format('template', args…)` from literal text (escaped, so that `{}` or `'` in a
+/// datastore prefix or a case value stays literal) and arguments (each a `{}`).
+fn format_call(parts: &[Part]) -> String {
+    let mut template = String::new();
+    let mut args = vec![];
+    for p in parts {
+        match p {
+            Part::Lit(text) => template.push_str(&asl::intrinsic_escape(text)),
+            Part::Arg(path) => {
+                template.push_str("{}");
+                args.push(*path);
             }
         }
-        format!(
-            "States.Format({}, {})",
-            quote_template(&template),
-            args.join(", ")
-        )
     }
+    format!("States.Format('{template}', {})", args.join(", "))
 }
 
 /// A piece of a `States.Format` call: literal text or a path argument.
 enum Part {
     Lit(String),
     Arg(&'static str),
-}
-
-/// Quotes a `States.Format` template: like [`intrinsic_string`] but keeps `{}` placeholders.
-fn quote_template(template: &str) -> String {
-    let pieces: Vec<String> = template
-        .split("{}")
-        .map(|p| intrinsic_string(p).trim_matches('\'').to_string())
-        .collect();
-    format!("'{}'", pieces.join("{}"))
 }
 
 /// Names of the parameter states, all prefixed `flowc-`.
@@ -1091,8 +1080,13 @@ mod tests {
     }
 
     #[test]
-    fn template_quoting_keeps_placeholders() {
-        assert_eq!(quote_template("a{}b'c"), r"'a{}b\'c'");
+    fn format_call_keeps_placeholders_and_escapes_literal_text() {
+        let call = format_call(&[
+            Part::Lit("a{}b'c/".into()),
+            Part::Arg("$.x"),
+            Part::Lit("'".into()),
+        ]);
+        assert_eq!(call, r"States.Format('a\{\}b\'c/{}\'', $.x)");
     }
 
     #[test]

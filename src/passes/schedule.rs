@@ -472,6 +472,11 @@ fn nth_weekday(f: &Field, hash: usize) -> Result<(), Diagnostic> {
             len,
             "a month has at most 5 of each weekday",
         )),
+        Err(_) if n_text.is_empty() => Err(f.malformed(
+            "`#` must be followed by the occurrence, a number 1-5".to_string(),
+            hash,
+            1,
+        )),
         Err(_) => Err(f.malformed(
             format!("`{n_text}` after `#` is not a number 1-5"),
             off,
@@ -829,6 +834,16 @@ mod tests {
     }
 
     #[test]
+    fn hash_without_occurrence_points_at_the_hash() {
+        let d = only(run(ScheduleKind::Cron(lit("0 10 ? * MON# *")), None));
+        assert_eq!(
+            d.message,
+            "`#` must be followed by the occurrence, a number 1-5"
+        );
+        assert_eq!(summary(vec![d]), vec![("E0402", 12, 13)]);
+    }
+
+    #[test]
     fn misspelt_names_get_a_suggestion() {
         let d = only(run(ScheduleKind::Cron(lit("0 10 ? * MOM *")), None));
         assert_eq!(d.code, "E0402");
@@ -852,7 +867,7 @@ mod tests {
         assert_eq!(cron("0 10 ? * 3#0 *"), vec![("E0403", 11, 12)]);
         assert_eq!(cron("0 10 ? * 9#1 *"), vec![("E0403", 9, 10)]);
         assert_eq!(cron("0 10 ? * 3#1,6#3 *"), vec![("E0402", 9, 16)]);
-        assert_eq!(cron("0 10 ? * 3# *"), vec![("E0402", 11, 12)]);
+        assert_eq!(cron("0 10 ? * 3# *"), vec![("E0402", 10, 11)]);
     }
 
     #[test]

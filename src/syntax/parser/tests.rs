@@ -371,6 +371,16 @@ fn e0101_empty_file_and_trailing_junk() {
 }
 
 #[test]
+fn e0101_stray_closing_brace_says_it_closes_nothing() {
+    let diags = parse("flow F {}\n}").expect_err("expected an error");
+    assert_eq!(diags[0].message, "expected end of file, found `}`");
+    assert_eq!(
+        diags[0].help.as_deref(),
+        Some("this `}` closes nothing: the flow's `{` is already closed")
+    );
+}
+
+#[test]
 fn e0101_empty_switch() {
     let (_, msg, _) = err(&wrap_step("next switch x { }"));
     assert_eq!(msg, "expected a case (`\"value\" => step`), found `}`");
