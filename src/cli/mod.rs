@@ -5,6 +5,7 @@ pub mod common;
 pub mod compile;
 pub mod explain;
 pub mod interpret;
+pub mod task;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +29,8 @@ pub enum Command {
     Interpret(interpret::Args),
     /// Describe a diagnostic code, with an example.
     Explain(explain::Args),
+    /// Run one task of a flow run (what each compiled AWS Batch job runs).
+    Task(task::Args),
 }
 
 /// Runs the subcommand; returns the process exit code.
@@ -37,5 +40,6 @@ pub fn run(cli: Cli) -> i32 {
         Command::Compile(a) => compile::run(a),
         Command::Interpret(a) => interpret::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Task(a) => task::run(a),
     }
 }
