@@ -5,6 +5,7 @@ pub mod common;
 pub mod compile;
 pub mod explain;
 pub mod interpret;
+pub mod show;
 pub mod task;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,8 @@ pub enum Command {
     Explain(explain::Args),
     /// Run one task of a flow run (what each compiled AWS Batch job runs).
     Task(task::Args),
+    /// Print a local run's tasks, or one task's artifacts and log.
+    Show(show::Args),
 }
 
 /// Runs the subcommand; returns the process exit code.
@@ -41,5 +44,6 @@ pub fn run(cli: Cli) -> i32 {
         Command::Interpret(a) => interpret::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Task(a) => task::run(a),
+        Command::Show(a) => show::run(a),
     }
 }
