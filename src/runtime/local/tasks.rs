@@ -100,11 +100,55 @@ pub struct LocalTasks {
     pub shared: Arc<Shared>,
 }
 
-struct ActiveGuard<'a>(&'a AtomicUsize);
+/// One running task attempt: counts it active, and reports its end to the display, also
+/// when the invocation is dropped (a state timeout or an interruption cancelled it).
+struct Running<'a> {
+    shared: &'a Shared,
+    task: TaskAddr,
+    attempt: u32,
+    start: Instant,
+    ended: bool,
+}
 
-impl Drop for ActiveGuard<'_> {
+impl<'a> Running<'a> {
+    fn start(shared: &'a Shared, task: TaskAddr, attempt: u32) -> Running<'a> {
+        shared.active.fetch_add(1, Ordering::SeqCst);
+        shared.progress.started(&task.step, attempt);
+        Running {
+            shared,
+            task,
+            attempt,
+            start: Instant::now(),
+            ended: false,
+        }
+    }
+
+    fn end(&mut self, failure: Option<Failure>) {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
+        }
+        self.shared.active.fetch_sub(1, Ordering::SeqCst);
+        let lbl = label(&self.task);
+        self.shared.progress.finished(
+            &self.task.step,
+            &lbl,
+            self.attempt,
+            self.start.elapsed(),
+            failure,
+        );
+    }
+}
+
+impl Drop for Running<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        let f = Failure {
+            label: label(&self.task),
+            command: vec![],
+            exit_code: None,
+            stderr_tail: String::new(),
+            reason: "stopped: the state timed out or the run was interrupted".into(),
+        };
+        self.end(Some(f));
     }
 }
 
@@ -137,19 +181,14 @@ impl LocalTasks {
                 json!({"Status": "SUCCEEDED", "JobName": label(&t), "ClonedFrom": s.resume.as_ref().map(|p| p.origin.clone())}),
             );
         }
-        let attempt = request.attempt;
-        s.active.fetch_add(1, Ordering::SeqCst);
-        let _guard = ActiveGuard(&s.active);
-        s.progress.started(&t.step, attempt);
-        let start = Instant::now();
-        let result = self.batch.invoke(request).await;
         let lbl = label(&t);
+        let mut running = Running::start(s, t, request.attempt);
+        let result = self.batch.invoke(request).await;
         let failure = result
             .as_ref()
             .err()
             .map(|e| Failure::from_cause(&lbl, e.cause.as_deref().unwrap_or(&e.error)));
-        s.progress
-            .finished(&t.step, &lbl, attempt, start.elapsed(), failure);
+        running.end(failure);
         result
     }
 }
