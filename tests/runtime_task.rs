@@ -884,3 +884,34 @@ fn sigterm_reaches_the_command_and_the_attempt_is_recorded() {
         std::fs::read_to_string(run.task_dir("start", "").join("attempt-0/stdout.log")).unwrap();
     assert_eq!(log, "got term\n");
 }
+
+#[test]
+fn run_metadata_takes_the_code_hash_from_the_environment() {
+    let src = r#"flow Meta { param p: int = 1 step start { run "true" next end } step end { run "true" } }"#;
+    let run = Run::custom("Meta", src, json!({}));
+    let out = Command::new(BIN)
+        .args(["task", "Meta", "start", "--run-id", &run.run, "--datastore"])
+        .arg(run.ds.path())
+        .arg("--code-dir")
+        .arg(&run.code)
+        .env("FLOWC_CODE_SHA256", "feed")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let meta = run.json(&run.run_dir().join("run.json"));
+    assert_eq!(meta["code_sha256"], "feed");
+    assert_eq!(meta["parameters"], json!({"p": 1}));
+    assert_eq!(meta["status"], "running");
+}
+
+#[test]
+fn file_artifact_names_must_be_utf8() {
+    let src = r#"flow Bytes {
+    step start { run "touch \"$FLOW_OUTPUT_DIR/$(printf 'a\\377')\"" next end }
+    step end { run "true" }
+}"#;
+    let run = Run::custom("Bytes", src, json!({}));
+    let out = run.task("start", "");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("must be UTF-8"), "{}", stderr(&out));
+}

@@ -709,6 +709,47 @@ mod tests {
     }
 
     #[test]
+    fn finish_run_records_the_status_of_every_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = ds(dir.path());
+        assert!(d.finish_run("r", "succeeded").is_err());
+        let meta = RunMeta {
+            flow: "F".into(),
+            run_id: "r".into(),
+            parameters: Map::new(),
+            code_sha256: "0".repeat(64),
+            started: now(),
+            ended: None,
+            status: "running".into(),
+            tasks: BTreeMap::new(),
+        };
+        assert!(d.ensure_run_meta(&meta).unwrap());
+        assert!(!d.ensure_run_meta(&meta).unwrap());
+        let (a, b) = (addr("a", ""), addr("b", "1.2"));
+        d.start_attempt("r", &a, None).unwrap();
+        let n = d.start_attempt("r", &a, None).unwrap();
+        let done = AttemptRecord {
+            status: "succeeded".into(),
+            started: now(),
+            ended: Some(now()),
+            exit_code: Some(0),
+            error: None,
+        };
+        d.write_attempt_record("r", &a, n, &done).unwrap();
+        d.start_attempt("r", &b, None).unwrap();
+        let m = d.finish_run("r", "failed").unwrap();
+        assert_eq!(m.status, "failed");
+        assert!(m.ended.is_some());
+        let tasks: Vec<(&str, &str)> = m
+            .tasks
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(tasks, [("a", "succeeded"), ("b-1.2", "running")]);
+        assert_eq!(d.run_meta("r").unwrap(), Some(m));
+    }
+
+    #[test]
     fn switch_records_stay_small() {
         assert_eq!(switch_record(&Value::from("large")), Value::from("large"));
         assert_eq!(

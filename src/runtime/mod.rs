@@ -23,7 +23,14 @@ pub mod task;
 
 pub use datastore::{Artifacts, Datastore, IndexPath, Manifest, ObjRef, RunMeta, TaskAddr};
 pub use store::{Key, LocalStore, ObjectStore, StoreError, StoreSpec};
-pub use task::{resolve_task_command, run_task, TaskOutcome, TaskRequest};
+pub use task::{
+    open_store, resolve_task_command, run_task, run_task_observed, PreparedTask, TaskOutcome,
+    TaskRequest,
+};
+
+/// Environment variable that gives the code's SHA-256 for `run.json` (e.g. the hash of the
+/// deployed code package); without it [`code_hash`] hashes the code directory.
+pub const CODE_SHA256_ENV: &str = "FLOWC_CODE_SHA256";
 
 /// Exit code of a task that failed in the runtime rather than in its command (invalid
 /// `FLOW_OUTPUT`, an artifact name that could escape the datastore, a foreach value that is

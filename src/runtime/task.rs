@@ -25,7 +25,9 @@ pub struct TaskRequest {
     /// Foreach index path; must have one index per foreach around the step.
     pub index: IndexPath,
     /// Attempt number (0-based, `FLOW_ATTEMPT`); `None` claims the next free number recorded
-    /// in the datastore, so retries by Step Functions (each a new Batch job) count up.
+    /// in the datastore, so retries by Step Functions (each a new Batch job) count up. When
+    /// attempt `n` is already recorded, the next free number is used: an attempt's record and
+    /// logs are never overwritten.
     pub attempt: Option<u32>,
     /// The code directory: working directory of the command, where the flow file is found.
     pub code_dir: PathBuf,
@@ -151,11 +153,12 @@ pub fn prepare(req: &TaskRequest, store: Box<dyn ObjectStore>) -> Result<Prepare
         index: req.index.clone(),
     };
     let params = load_parameters(&ds, &flow, &req.run_id)?;
-    let attempt = ds.start_attempt(&req.run_id, &addr, req.attempt)?;
     let work = tempfile::Builder::new()
         .prefix("flowc-task-")
         .tempdir()
         .map_err(|e| TaskError::Usage(format!("cannot create a scratch folder: {e}")))?;
+    let argv = command_argv(&flow.step(step).command)?;
+    let attempt = ds.start_attempt(&req.run_id, &addr, req.attempt)?;
     let mut p = PreparedTask {
         ds,
         step,
@@ -164,7 +167,7 @@ pub fn prepare(req: &TaskRequest, store: Box<dyn ObjectStore>) -> Result<Prepare
         attempt,
         params,
         inputs: TaskInputs::default(),
-        argv: command_argv(&flow.step(step).command)?,
+        argv,
         env: vec![],
         cwd: req.code_dir.clone(),
         work,
@@ -222,7 +225,7 @@ fn record_run(p: &PreparedTask, code_dir: &Path) -> Result<(), TaskError> {
         flow: p.flow.name.clone(),
         run_id: p.run_id.clone(),
         parameters: p.params.clone(),
-        code_sha256: code_hash(code_dir),
+        code_sha256: std::env::var(super::CODE_SHA256_ENV).unwrap_or_else(|_| code_hash(code_dir)),
         started: super::datastore::now(),
         ended: None,
         status: "running".into(),
@@ -695,7 +698,12 @@ fn collect_output_files(
     let mut entries: Vec<_> = entries.flatten().collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
-        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            return Err(TaskError::Invalid(format!(
+                "file artifact `{}`: file names in FLOW_OUTPUT_DIR must be UTF-8",
+                e.file_name().to_string_lossy()
+            )));
+        };
         let r = if rel.is_empty() {
             name
         } else {
