@@ -182,7 +182,8 @@ pub fn run(opts: &LocalRunOptions) -> Result<RunOutcome, LocalError> {
     let s3_root = s3_root(&ds_dir)?;
     record_start(&ds, &run_id, &parameters, &code_dir, plan.as_ref(), opts)?;
     let steps: Vec<String> = flow.steps.iter().map(|s| s.name.clone()).collect();
-    let progress = Arc::new(Progress::new(opts.display, &steps));
+    let title = format!("{} run {run_id}", flow.name);
+    let progress = Arc::new(Progress::new(opts.display, &steps, &title));
     let shared = Arc::new(Shared {
         ds,
         run_id: run_id.clone(),

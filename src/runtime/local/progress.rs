@@ -112,14 +112,28 @@ pub struct Progress {
     mode: Display,
     started: Instant,
     multi: Option<MultiProgress>,
+    /// The first line of the live display: run totals and elapsed time.
+    header: Option<ProgressBar>,
     inner: Mutex<Inner>,
 }
 
 impl Progress {
-    /// A display for `steps` (in source order) in `mode`.
-    pub fn new(mode: Display, steps: &[String]) -> Progress {
+    /// A display for `steps` (in source order) in `mode`, headed by `title` (e.g. `run ID of
+    /// FLOW`) in the live display.
+    pub fn new(mode: Display, steps: &[String], title: &str) -> Progress {
         let multi = (mode == Display::Live)
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8)));
+        let header = multi.as_ref().map(|m| {
+            let b = m.add(ProgressBar::new_spinner());
+            let style =
+                ProgressStyle::with_template("{spinner} {prefix} · {msg} · {elapsed_precise}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            b.set_style(style);
+            b.set_prefix(title.to_string());
+            b.set_message("starting");
+            b.enable_steady_tick(Duration::from_millis(125));
+            b
+        });
         let order = steps
             .iter()
             .enumerate()
@@ -134,6 +148,7 @@ impl Progress {
             mode,
             started: Instant::now(),
             multi,
+            header,
             inner: Mutex::new(Inner {
                 steps,
                 order,
@@ -163,6 +178,9 @@ impl Progress {
 
     fn draw(&self, g: &mut Inner, step: &str, s: &StepStats) {
         let Some(multi) = &self.multi else { return };
+        if let Some(h) = &self.header {
+            h.set_message(totals(g.steps.values().map(|(_, s)| s)));
+        }
         let bar = g.bars.entry(step.to_string()).or_insert_with(|| {
             let b = multi.add(ProgressBar::new_spinner());
             let style = ProgressStyle::with_template("{spinner} {prefix:<20} {msg} [{elapsed}]")
@@ -296,6 +314,9 @@ impl Progress {
 
     /// Stops the live display.
     pub fn stop(&self) {
+        if let Some(h) = &self.header {
+            h.finish();
+        }
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         for b in g.bars.values() {
             if !b.is_finished() {
@@ -315,6 +336,18 @@ impl Progress {
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         g.failures.values().cloned().collect()
     }
+}
+
+/// `N tasks: D done, R running, F failed, T retries` over every step.
+fn totals<'a>(steps: impl Iterator<Item = &'a StepStats>) -> String {
+    let (mut done, mut running, mut failed, mut retries) = (0, 0, 0, 0);
+    for s in steps {
+        done += s.done;
+        running += s.running;
+        failed += s.failed;
+        retries += s.retries;
+    }
+    format!("tasks: {done} done, {running} running, {failed} failed, {retries} retries")
 }
 
 fn widen(span: &mut Option<(Duration, Duration)>, start: Duration, end: Duration) {
@@ -393,7 +426,7 @@ mod tests {
 
     #[test]
     fn a_retried_task_that_succeeds_is_not_failed() {
-        let p = Progress::new(Display::Quiet, &["a".into()]);
+        let p = Progress::new(Display::Quiet, &["a".into()], "t");
         let f = Failure::from_cause("a", r#"{"Container":{"ExitCode":3,"Reason":"boom"}}"#);
         assert_eq!(f.exit_code, Some(3));
         p.started("a", 0);
