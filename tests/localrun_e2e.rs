@@ -514,3 +514,41 @@ fn show_prints_tasks_artifacts_and_logs() {
         (run.as_str(), "succeeded")
     );
 }
+
+/// The process group of the process whose id is in `pid_file`.
+fn pgrp(pid_file: &Path) -> i32 {
+    let pid = std::fs::read_to_string(pid_file).unwrap();
+    let stat = std::fs::read_to_string(Path::new("/proc").join(pid.trim()).join("stat")).unwrap();
+    let after = stat.rsplit(')').next().unwrap();
+    after.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_killed_interpreter_leaves_a_run_that_resume_continues() {
+    let dir = run_copy();
+    let ds = dir.path().join(".flowc");
+    let flow = dir.path().join("interrupt.flow");
+    let mut child = command(&flow, &ds, &["--run-id", "killed", "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid_file = dir.path().join("sleep.pid");
+    let t = Instant::now();
+    while !pid_file.exists() {
+        assert!(t.elapsed() < Duration::from_secs(60), "slow never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The task outlives a SIGKILLed interpreter (nothing can stop it); end it here.
+    // SAFETY: signals the process group of the task this test's run started.
+    unsafe { libc::killpg(pgrp(&pid_file), libc::SIGKILL) };
+    let run = run_dir(&ds, "Interrupt", "killed");
+    assert_eq!(read_json(&run.join("run.json"))["status"], "running");
+    std::fs::write(dir.path().join("scripts/slow.sh"), "true\n").unwrap();
+    let resumed = succeed(&flow, &ds, &["--resume", "killed"]);
+    assert_eq!(artifacts(&ds, "Interrupt", &resumed, "end")["total"], 1);
+    let note = read_json(&run_dir(&ds, "Interrupt", &resumed).join("resume.json"));
+    assert_eq!(note["rerun_roots"], json!(["slow"]));
+}

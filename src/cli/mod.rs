@@ -26,7 +26,7 @@ pub enum Command {
     Check(check::Args),
     /// Compile a flow to ASL, EventBridge rules and IAM policy JSON.
     Compile(compile::Args),
-    /// Run a state machine (or, later, a flow) locally on the embedded ASL engine.
+    /// Run a flow (or a state machine with `--asl`) locally on the embedded ASL engine.
     Interpret(interpret::Args),
     /// Describe a diagnostic code, with an example.
     Explain(explain::Args),

@@ -238,3 +238,41 @@ fn clip(s: &str, n: usize) -> String {
         None => s.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::datastore::now;
+
+    #[test]
+    fn runs_are_listed_oldest_first_and_found_by_id() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(list_runs(&dir.path().join("missing")).unwrap().is_empty());
+        let ds = open(dir.path(), "F").unwrap();
+        for (id, started) in [
+            ("b", "2026-01-02T00:00:00.000Z"),
+            ("a", "2026-01-01T00:00:00.000Z"),
+        ] {
+            let meta = RunMeta {
+                flow: "F".into(),
+                run_id: id.into(),
+                parameters: Default::default(),
+                code_sha256: String::new(),
+                started: started.into(),
+                ended: Some(now()),
+                status: "succeeded".into(),
+                tasks: Default::default(),
+            };
+            ds.ensure_run_meta(&meta).unwrap();
+        }
+        let runs = list_runs(dir.path()).unwrap();
+        let ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(find_run(dir.path(), "b").unwrap().1.flow, "F");
+        let Err(e) = find_run(dir.path(), "zz") else {
+            panic!("found a run that does not exist")
+        };
+        let e = e.to_string();
+        assert!(e.contains("latest: b, a"), "{e}");
+    }
+}

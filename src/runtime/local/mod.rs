@@ -518,13 +518,12 @@ pub fn report(o: &RunOutcome, resume_cmd: &str) -> String {
 }
 
 fn failure_text(f: &Failure) -> String {
+    // Shown as the ASL builds it: `flowc task …`, without the runner's `--no-prefix`.
     let mut cmd: Vec<String> = f.command.clone();
-    if let Some(first) = cmd.first_mut() {
-        if first.ends_with("/flowc") || first.contains("/flowc") {
-            *first = "flowc".into();
-        }
+    if cmd.get(1).map(String::as_str) == Some("task") {
+        cmd[0] = "flowc".into();
+        cmd.retain(|a| a != "--no-prefix");
     }
-    cmd.retain(|a| a != "--no-prefix");
     let exit = f
         .exit_code
         .map(|c| format!("exit code {c}"))

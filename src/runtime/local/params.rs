@@ -118,7 +118,8 @@ mod tests {
         param on: bool = false
         param cfg: json = {}
         param name: str = "x"
-        step start { run "true" }
+        step start { run "true" next end }
+        step end { run "true" }
     }"#;
 
     #[test]

@@ -78,8 +78,8 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// Reads a failed job description (the cause of `States.TaskFailed`); `None` when the
-    /// cause is not one.
+    /// Reads a failed job description (the cause of `States.TaskFailed`); a cause that is not
+    /// one (e.g. `States.Timeout`'s) is kept whole as the stderr tail.
     pub fn from_cause(label: &str, cause: &str) -> Failure {
         let v: Value = serde_json::from_str(cause).unwrap_or(Value::Null);
         let c = &v["Container"];
