@@ -1,4 +1,5 @@
 //! `flowc interpret --asl DEF.json`: run a state machine on the embedded engine.
+//! `flowc interpret FLOW`: compile a flow and run it locally (`flowc::runtime::local`).
 //!
 //! Exit codes: 0 when the execution SUCCEEDED, 1 when it FAILED (or TIMED_OUT), 2 for an
 //! invalid definition, input or option (reported on stderr; definition errors name the JSON
@@ -32,9 +33,14 @@ pub enum ClockArg {
 /// Arguments of `flowc interpret`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The flow to run locally (a `.flow` file); its tasks run as local processes.
+    #[arg(conflicts_with = "asl", required_unless_present = "asl")]
+    pub flow: Option<PathBuf>,
     /// The ASL definition (JSON) to run.
     #[arg(long)]
     pub asl: Option<PathBuf>,
+    #[command(flatten)]
+    pub flow_opts: super::show::FlowArgs,
     /// Execution input: JSON text, or `@FILE` to read it from a file (default `{}`).
     #[arg(long)]
     pub input: Option<String>,
@@ -57,9 +63,10 @@ pub struct Args {
     /// A local folder standing in for S3 (`<DIR>/<bucket>/<key>`).
     #[arg(long, value_name = "DIR")]
     pub s3_root: Option<PathBuf>,
-    /// Most Task invocations running at once.
-    #[arg(long, value_name = "N", default_value_t = 8)]
-    pub max_workers: usize,
+    /// Most Task invocations running at once (default: 8 with `--asl`, the number of CPUs
+    /// for a flow).
+    #[arg(long, value_name = "N")]
+    pub max_workers: Option<usize>,
     /// Name of the state machine (`$$.StateMachine.Name`; default: the mock configuration's,
     /// else the definition file's stem).
     #[arg(long, value_name = "NAME")]
@@ -82,6 +89,9 @@ pub fn run(args: Args) -> i32 {
 }
 
 fn run_inner(args: &Args) -> Result<i32, i32> {
+    if let Some(flow) = &args.flow {
+        return Ok(super::show::run_flow(flow, args, &args.flow_opts));
+    }
     let Some(asl) = &args.asl else {
         eprintln!("error: missing --asl DEF.json (the state machine definition to run)");
         return Err(EXIT_USAGE);
@@ -161,7 +171,7 @@ fn config(args: &Args, asl: &Path) -> Result<ExecutionConfig, i32> {
             ClockArg::Real => ClockMode::Real,
             ClockArg::Virtual => ClockMode::Virtual,
         },
-        max_workers: args.max_workers.max(1),
+        max_workers: args.max_workers.unwrap_or(8).max(1),
         execution_name: format!("{name}-{}", uuid::Uuid::new_v4()),
         state_machine_name: name,
         integrations: Arc::new(integrations),

@@ -5,6 +5,7 @@ pub mod common;
 pub mod compile;
 pub mod explain;
 pub mod interpret;
+pub mod show;
 pub mod task;
 
 use clap::{Parser, Subcommand};
@@ -25,12 +26,14 @@ pub enum Command {
     Check(check::Args),
     /// Compile a flow to ASL, EventBridge rules and IAM policy JSON.
     Compile(compile::Args),
-    /// Run a state machine (or, later, a flow) locally on the embedded ASL engine.
+    /// Run a flow (or a state machine with `--asl`) locally on the embedded ASL engine.
     Interpret(interpret::Args),
     /// Describe a diagnostic code, with an example.
     Explain(explain::Args),
     /// Run one task of a flow run (what each compiled AWS Batch job runs).
     Task(task::Args),
+    /// Print a local run's tasks, or one task's artifacts and log.
+    Show(show::Args),
 }
 
 /// Runs the subcommand; returns the process exit code.
@@ -41,5 +44,6 @@ pub fn run(cli: Cli) -> i32 {
         Command::Interpret(a) => interpret::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Task(a) => task::run(a),
+        Command::Show(a) => show::run(a),
     }
 }

@@ -17,6 +17,7 @@
 pub mod datastore;
 pub mod graph;
 pub mod lineage;
+pub mod local;
 pub mod store;
 pub mod task;
 
