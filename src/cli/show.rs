@@ -3,7 +3,7 @@
 //! [`run_flow`]), so that `interpret.rs` only dispatches.
 //!
 //! Exit codes of `flowc interpret FLOW`: 0 the run succeeded, 1 it failed (or the flow has
-//! compile errors), 2 a usage error (bad parameter, unknown run…; nothing ran), 130 it was
+//! compile errors), 2 a usage error (bad parameter or `--with`, unknown run…; nothing ran), 130 it was
 //! interrupted (SIGINT/SIGTERM; continue it with `--resume`).
 
 use super::common::{print_diagnostics, ErrorFormat, EXIT_OK, EXIT_USAGE, EXIT_USER};
@@ -116,7 +116,11 @@ pub fn run_flow(flow: &Path, args: &super::interpret::Args, fa: &FlowArgs) -> i3
                 ErrorFormat::Human
             };
             print_diagnostics(format, &flow.display().to_string(), &source, &diags);
-            EXIT_USER
+            // A malformed option (E06xx) is a usage error; anything else is in the flow.
+            match diags.iter().all(|d| d.code.starts_with("E06")) {
+                true => EXIT_USAGE,
+                false => EXIT_USER,
+            }
         }
         Err(LocalError::Usage(e)) => {
             eprintln!("error: {e}");

@@ -501,8 +501,9 @@ pub fn report(o: &RunOutcome, resume_cmd: &str) -> String {
     if o.status == RunStatus::Succeeded {
         return out;
     }
+    let interrupted = o.status == RunStatus::Interrupted;
     for f in &o.failures {
-        out.push_str(&failure_text(f));
+        out.push_str(&failure_text(f, interrupted));
     }
     if let (true, Some((error, cause))) = (o.failures.is_empty(), &o.error) {
         out.push_str(&format!(
@@ -517,7 +518,9 @@ pub fn report(o: &RunOutcome, resume_cmd: &str) -> String {
     out
 }
 
-fn failure_text(f: &Failure) -> String {
+/// A failed task: command, exit code, last stderr lines (`interrupted`: stopped by the
+/// run's interruption rather than failed on its own).
+fn failure_text(f: &Failure, interrupted: bool) -> String {
     // Shown as the ASL builds it: `flowc task …`, without the runner's `--no-prefix`.
     let mut cmd: Vec<String> = f.command.clone();
     if cmd.get(1).map(String::as_str) == Some("task") {
@@ -529,8 +532,13 @@ fn failure_text(f: &Failure) -> String {
         .map(|c| format!("exit code {c}"))
         .unwrap_or_else(|| "did not run".into());
     let mut out = format!(
-        "\ntask {} failed: {exit}{}\n  command: {}\n  stderr (last lines):\n",
+        "\ntask {} {}: {exit}{}\n  command: {}\n  stderr (last lines):\n",
         f.label,
+        if interrupted {
+            "was stopped by the interruption"
+        } else {
+            "failed"
+        },
         if f.reason.is_empty() {
             String::new()
         } else {
