@@ -180,7 +180,10 @@ pub fn run(opts: &LocalRunOptions) -> Result<RunOutcome, LocalError> {
         ))
     })?;
     let s3_root = s3_root(&ds_dir)?;
-    record_start(&ds, &run_id, &parameters, &code_dir, plan.as_ref(), opts)?;
+    // Hashed once per run; every task reads it from the environment instead of hashing the
+    // whole code directory again.
+    let code_sha256 = crate::runtime::code_hash(&code_dir);
+    record_start(&ds, &run_id, &parameters, &code_sha256, plan.as_ref(), opts)?;
     let steps: Vec<String> = flow.steps.iter().map(|s| s.name.clone()).collect();
     let title = format!("{} run {run_id}", flow.name);
     let progress = Arc::new(Progress::new(opts.display, &steps, &title));
@@ -197,7 +200,7 @@ pub fn run(opts: &LocalRunOptions) -> Result<RunOutcome, LocalError> {
         opts,
         &flow.name,
         &run_id,
-        &code_dir,
+        (&code_dir, &code_sha256),
         s3_root.path(),
         &shared,
     );
@@ -356,7 +359,7 @@ fn record_start(
     ds: &Datastore,
     run_id: &str,
     parameters: &Map<String, Value>,
-    code_dir: &Path,
+    code_sha256: &str,
     plan: Option<&ResumePlan>,
     opts: &LocalRunOptions,
 ) -> Result<(), LocalError> {
@@ -365,7 +368,7 @@ fn record_start(
         flow: ds.flow().to_string(),
         run_id: run_id.to_string(),
         parameters: parameters.clone(),
-        code_sha256: crate::runtime::code_hash(code_dir),
+        code_sha256: code_sha256.to_string(),
         started: now(),
         ended: None,
         status: "running".into(),
@@ -392,19 +395,26 @@ fn config(
     opts: &LocalRunOptions,
     flow: &str,
     run_id: &str,
-    code_dir: &Path,
+    (code_dir, code_sha256): (&Path, &str),
     s3_root: &Path,
     shared: &Arc<Shared>,
 ) -> ExecutionConfig {
     let progress = shared.progress.clone();
     let batch = LocalBatch::new(BatchOptions {
         cwd: Some(code_dir.to_path_buf()),
-        env: vec![(S3_ROOT_ENV.into(), s3_root.display().to_string())],
+        env: vec![
+            (S3_ROOT_ENV.into(), s3_root.display().to_string()),
+            (
+                crate::runtime::CODE_SHA256_ENV.into(),
+                code_sha256.to_string(),
+            ),
+        ],
         sink: OutputSink::Lines(Arc::new(move |job: &str, w: Stream, line: &str| {
             progress.line(job, w == Stream::Stdout, line)
         })),
         hook: Some(Arc::new(TaskHook {
             exe: opts.exe.clone(),
+            flow_file: opts.flow_file.clone(),
         })),
         ..BatchOptions::default()
     });

@@ -44,6 +44,9 @@ pub struct Shared {
 pub struct TaskHook {
     /// `std::env::current_exe()`.
     pub exe: PathBuf,
+    /// The flow file being run, passed as `--flow-file` so a task does not search the code
+    /// directory for the file that defines the flow.
+    pub flow_file: PathBuf,
 }
 
 impl BatchHook for TaskHook {
@@ -51,6 +54,8 @@ impl BatchHook for TaskHook {
         if job.command.first().map(String::as_str) == Some("flowc") {
             job.command[0] = self.exe.display().to_string();
             job.command.push("--no-prefix".into());
+            job.command.push("--flow-file".into());
+            job.command.push(self.flow_file.display().to_string());
         }
         if let Some(t) = task_of(&job.command) {
             job.job_name = label(&t);
@@ -252,6 +257,7 @@ mod tests {
     fn the_hook_maps_flowc_to_the_executable() {
         let hook = TaskHook {
             exe: "/x/flowc".into(),
+            flow_file: "/code/f.flow".into(),
         };
         let mut job = JobSpec {
             job_name: "flowc-F-train".into(),
@@ -264,7 +270,10 @@ mod tests {
         };
         hook.prepare(&mut job).unwrap();
         assert_eq!(job.command[0], "/x/flowc");
-        assert_eq!(job.command.last().unwrap(), "--no-prefix");
+        assert_eq!(
+            job.command[job.command.len() - 3..],
+            ["--no-prefix", "--flow-file", "/code/f.flow"]
+        );
         assert_eq!(job.job_name, "train/2");
     }
 }
