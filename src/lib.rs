@@ -46,3 +46,57 @@ pub fn check(source: &str, opts: &CompileOptions) -> (Option<ir::Flow>, Vec<Diag
     let ok = !diags.iter().any(Diagnostic::is_error);
     (flow.filter(|_| ok), diags)
 }
+
+/// A compiled flow: the IR, the ASL definition (pretty JSON with a trailing newline, and as
+/// a value), the `--explain` lines and the warnings.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The validated IR.
+    pub flow: ir::Flow,
+    /// The state machine definition, pretty-printed, byte-identical across runs.
+    pub asl: String,
+    /// The same definition as JSON.
+    pub definition: serde_json::Value,
+    /// Why each compile choice was made (Map kinds, worst-case history events).
+    pub explain: Vec<String>,
+    /// Warnings (never errors).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// The whole pipeline: [`check`], then budget (Map kinds) → lower → ASL text → budget checks
+/// of the generated definition. Every check runs before the result is returned, so a caller
+/// never writes output for a flow with an error.
+///
+/// Errors: every diagnostic (errors and warnings) sorted by position, when any is an error.
+pub fn compile(source: &str, opts: &CompileOptions) -> Result<Compiled, Vec<Diagnostic>> {
+    let (flow, diags) = check(source, opts);
+    match flow {
+        Some(flow) => compile_ir(flow, opts, diags),
+        None => Err(diags),
+    }
+}
+
+/// The back half of [`compile`] on an already checked flow (validated IR); `diags` holds the
+/// diagnostics found so far (warnings), which are kept.
+pub fn compile_ir(
+    flow: ir::Flow,
+    opts: &CompileOptions,
+    mut diags: Vec<Diagnostic>,
+) -> Result<Compiled, Vec<Diagnostic>> {
+    let maps = passes::budget::plan_maps(&flow, opts, &mut diags);
+    let lowered = passes::lower::lower(&flow, &maps, opts);
+    let asl = backend::asl::to_pretty(&lowered.machine);
+    passes::budget::check_definition(&flow, &asl, &lowered, &mut diags);
+    diagnostics::sort(&mut diags);
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(diags);
+    }
+    let definition = backend::asl::to_value(&lowered.machine);
+    Ok(Compiled {
+        explain: maps.explain(&flow),
+        flow,
+        asl,
+        definition,
+        warnings: diags,
+    })
+}
