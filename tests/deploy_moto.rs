@@ -85,24 +85,7 @@ impl Env {
     }
 }
 
-/// The bucket and roles a platform engineer creates once (flowc never creates roles).
-async fn seed(aws: &Aws) {
-    aws.s3
-        .create_bucket()
-        .bucket("flowc-test")
-        .send()
-        .await
-        .expect("create bucket");
-    for arn in [moto::ROLE_JOB, moto::ROLE_STATES, moto::ROLE_EVENTS] {
-        aws.iam
-            .create_role()
-            .role_name(deploy::role_name(arn))
-            .assume_role_policy_document("{}")
-            .send()
-            .await
-            .expect("create role");
-    }
-}
+use support::moto::seed;
 
 fn actions(r: &Report) -> Vec<(&'static str, Action)> {
     r.items.iter().map(|i| (i.kind, i.action)).collect()
@@ -274,11 +257,7 @@ fn drift_is_refused_without_force() {
         Err(Error::Drift(text)) => assert!(text.contains("- state X"), "{text}"),
         other => panic!("expected drift, got {other:?}"),
     }
-    assert_eq!(
-        log.mutating(),
-        vec![],
-        "a refused deploy changes nothing but the (absent) code package"
-    );
+    assert_eq!(log.mutating(), vec![], "a refused deploy changes nothing");
     let forced = env.deploy(&changed, false, true).0.expect("forced");
     assert!(forced
         .items

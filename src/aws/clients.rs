@@ -89,9 +89,10 @@ impl Intercept for CallLog {
         "flowc-call-log"
     }
 
-    fn read_before_execution(
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> std::result::Result<(), BoxError> {
         let (service, op) = match cfg.load::<Metadata>() {
@@ -229,6 +230,7 @@ pub fn is_not_found<E: ProvideErrorMetadata>(e: &E) -> bool {
         e.code(),
         Some(
             "NoSuchEntity"
+                | "ResourceNotFound"
                 | "ResourceNotFoundException"
                 | "StateMachineDoesNotExist"
                 | "ExecutionDoesNotExist"

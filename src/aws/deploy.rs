@@ -46,7 +46,7 @@ pub enum Action {
 
 impl std::fmt::Display for Action {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Action::Create => "create",
             Action::Update => "update",
             Action::Unchanged => "unchanged",
@@ -232,6 +232,9 @@ pub fn role_name(arn: &str) -> &str {
 pub async fn run(aws: &Aws, d: &Desired, dry: bool, force: bool) -> Result<Report> {
     let mut r = Report::default();
     check_roles(aws, d, &mut r).await?;
+    if !force {
+        check_drift(aws, d).await?;
+    }
     code_package(aws, d, dry, &mut r).await?;
     for jd in &d.jobdefs {
         let action = jobdefs::status(&aws.batch, jd).await?;
@@ -369,13 +372,8 @@ async fn state_machine(
     let deployed_hash = diff::definition_hash(got.definition());
     let tags = list_tags(aws, &arn).await?;
     let same_def = deployed_hash == d.definition_hash && got.role_arn() == d.role;
-    let recorded = tags.get(tags::DEFINITION);
-    if deployed_hash != d.definition_hash && recorded.is_some_and(|h| *h != deployed_hash) {
-        let changes = definition_diff(got.definition(), &d.definition);
-        if !force {
-            let text: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
-            return Err(Error::Drift(text.join("\n")));
-        }
+    if !force {
+        drift(d, got.definition(), &deployed_hash, &tags)?;
     }
     let tags_ok = wanted_tags(d).iter().all(|(k, v)| tags.get(k) == Some(v));
     if !same_def {
@@ -402,6 +400,39 @@ async fn state_machine(
         .await
         .map_err(|e| aws_error("states:TagResource", &e))?;
     Ok(published)
+}
+
+/// Refuses (before any change) when the deployed state machine was edited outside flowc.
+async fn check_drift(aws: &Aws, d: &Desired) -> Result<()> {
+    let Some(arn) = find_state_machine(aws, &d.name).await? else {
+        return Ok(());
+    };
+    let got = aws
+        .sfn
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .map_err(|e| aws_error("states:DescribeStateMachine", &e))?;
+    let tags = list_tags(aws, &arn).await?;
+    drift(
+        d,
+        got.definition(),
+        &diff::definition_hash(got.definition()),
+        &tags,
+    )
+}
+
+/// Drift: the deployed definition is neither the desired one nor the one flowc recorded
+/// (tag); the error shows the diff from the deployed definition to the desired one.
+fn drift(d: &Desired, deployed: &str, hash: &str, tags: &BTreeMap<String, String>) -> Result<()> {
+    let recorded = tags.get(tags::DEFINITION);
+    if hash != d.definition_hash && recorded.is_some_and(|h| h != hash) {
+        let changes = definition_diff(deployed, &d.definition);
+        let text: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
+        return Err(Error::Drift(text.join("\n")));
+    }
+    Ok(())
 }
 
 fn definition_diff(old: &str, new: &str) -> Vec<StateChange> {

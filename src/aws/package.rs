@@ -152,9 +152,7 @@ pub async fn exists(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<
     match s3.head_object().bucket(bucket).key(key).send().await {
         Ok(_) => Ok(true),
         Err(e) => {
-            let not_found = e.as_service_error().is_some_and(|s| s.is_not_found())
-                || e.raw_response().is_some_and(|r| r.status().as_u16() == 404);
-            if not_found {
+            if e.as_service_error().is_some_and(|s| s.is_not_found()) {
                 Ok(false)
             } else {
                 Err(super::clients::aws_error("s3:HeadObject", &e))

@@ -179,3 +179,49 @@ pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
         std::fs::write(path, text).expect("write");
     }
 }
+
+/// The bucket and roles a platform engineer creates once (flowc never creates roles).
+pub async fn seed(aws: &flowc::aws::clients::Aws) {
+    aws.s3
+        .create_bucket()
+        .bucket("flowc-test")
+        .send()
+        .await
+        .expect("create bucket");
+    for arn in [ROLE_JOB, ROLE_STATES, ROLE_EVENTS] {
+        aws.iam
+            .create_role()
+            .role_name(flowc::aws::deploy::role_name(arn))
+            .assume_role_policy_document("{}")
+            .send()
+            .await
+            .expect("create role");
+    }
+}
+
+/// An unmanaged compute environment and the job queue `flowc-queue` of the test config, so
+/// moto's Step Functions interpreter can run `batch:submitJob.sync` tasks.
+pub async fn seed_job_queue(aws: &flowc::aws::clients::Aws) {
+    use aws_sdk_batch::types::{CeState, CeType, ComputeEnvironmentOrder};
+    let ce = aws
+        .batch
+        .create_compute_environment()
+        .compute_environment_name("flowc-ce")
+        .r#type(CeType::Unmanaged)
+        .state(CeState::Enabled)
+        .send()
+        .await
+        .expect("compute environment");
+    let order = ComputeEnvironmentOrder::builder()
+        .order(1)
+        .compute_environment(ce.compute_environment_arn().unwrap_or("flowc-ce"))
+        .build();
+    aws.batch
+        .create_job_queue()
+        .job_queue_name("flowc-queue")
+        .priority(1)
+        .compute_environment_order(order)
+        .send()
+        .await
+        .expect("job queue");
+}
