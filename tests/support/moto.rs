@@ -203,12 +203,25 @@ pub async fn seed(aws: &flowc::aws::clients::Aws) {
 /// moto's Step Functions interpreter can run `batch:submitJob.sync` tasks.
 pub async fn seed_job_queue(aws: &flowc::aws::clients::Aws) {
     use aws_sdk_batch::types::{CeState, CeType, ComputeEnvironmentOrder};
+    let service = aws
+        .iam
+        .create_role()
+        .role_name("flowc-batch-service")
+        .assume_role_policy_document("{}")
+        .send()
+        .await
+        .expect("service role");
+    let service_arn = service
+        .role()
+        .map(|r| r.arn().to_string())
+        .unwrap_or_default();
     let ce = aws
         .batch
         .create_compute_environment()
         .compute_environment_name("flowc-ce")
         .r#type(CeType::Unmanaged)
         .state(CeState::Enabled)
+        .service_role(service_arn)
         .send()
         .await
         .expect("compute environment");
@@ -220,6 +233,7 @@ pub async fn seed_job_queue(aws: &flowc::aws::clients::Aws) {
         .create_job_queue()
         .job_queue_name("flowc-queue")
         .priority(1)
+        .state(aws_sdk_batch::types::JqState::Enabled)
         .compute_environment_order(order)
         .send()
         .await
