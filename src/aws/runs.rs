@@ -397,7 +397,7 @@ pub fn batch_cause(cause: &str) -> (Option<String>, Option<i64>) {
     let Ok(v) = serde_json::from_str::<Value>(cause) else {
         return (None, None);
     };
-    let get = |v: &Value, k: &str| v.get(k).or_else(|| v.get(&lower_first(k))).cloned();
+    let get = |v: &Value, k: &str| v.get(k).or_else(|| v.get(lower_first(k))).cloned();
     let reason = get(&v, "StatusReason").and_then(|r| r.as_str().map(str::to_string));
     let from_attempts = get(&v, "Attempts")
         .and_then(|a| a.as_array().and_then(|a| a.last().cloned()))
@@ -468,9 +468,12 @@ mod tests {
             .build()
             .unwrap();
         let failed = TaskFailedEventDetails::builder()
+            .resource_type("batch")
+            .resource("submitJob.sync")
             .error("States.TaskFailed")
             .cause(r#"{"StatusReason":"boom","Container":{"ExitCode":3}}"#)
-            .build();
+            .build()
+            .unwrap();
         let events = vec![
             ev(1, 0, HistoryEventType::ExecutionStarted)
                 .build()
