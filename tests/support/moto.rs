@@ -202,6 +202,24 @@ pub async fn seed(aws: &flowc::aws::clients::Aws) {
 /// An unmanaged compute environment and the job queue `flowc-queue` of the test config, so
 /// moto's Step Functions interpreter can run `batch:submitJob.sync` tasks.
 pub async fn seed_job_queue(aws: &flowc::aws::clients::Aws) {
+    seed_job_queues(aws, &["flowc-queue".to_string()]).await;
+}
+
+/// IAM roles by ARN (their names).
+pub async fn seed_roles(aws: &flowc::aws::clients::Aws, arns: &[String]) {
+    for arn in arns {
+        aws.iam
+            .create_role()
+            .role_name(flowc::aws::deploy::role_name(arn))
+            .assume_role_policy_document("{}")
+            .send()
+            .await
+            .expect("create role");
+    }
+}
+
+/// An unmanaged compute environment and these job queues.
+pub async fn seed_job_queues(aws: &flowc::aws::clients::Aws, queues: &[String]) {
     use aws_sdk_batch::types::{CeState, CeType, ComputeEnvironmentOrder};
     let service = aws
         .iam
@@ -229,13 +247,15 @@ pub async fn seed_job_queue(aws: &flowc::aws::clients::Aws) {
         .order(1)
         .compute_environment(ce.compute_environment_arn().unwrap_or("flowc-ce"))
         .build();
-    aws.batch
-        .create_job_queue()
-        .job_queue_name("flowc-queue")
-        .priority(1)
-        .state(aws_sdk_batch::types::JqState::Enabled)
-        .compute_environment_order(order)
-        .send()
-        .await
-        .expect("job queue");
+    for q in queues {
+        aws.batch
+            .create_job_queue()
+            .job_queue_name(q)
+            .priority(1)
+            .state(aws_sdk_batch::types::JqState::Enabled)
+            .compute_environment_order(order.clone())
+            .send()
+            .await
+            .expect("job queue");
+    }
 }
