@@ -522,7 +522,10 @@ async fn alias(
     }
     let version = match published {
         Some(v) => v,
-        None => publish(aws, d, &sm).await?,
+        None => match latest_version_if_desired(aws, d, &sm).await {
+            Some(v) => v,
+            None => publish(aws, d, &sm).await?,
+        },
     };
     let route = aws_sdk_sfn::types::RoutingConfigurationListItem::builder()
         .state_machine_version_arn(&version)
@@ -549,6 +552,27 @@ async fn alias(
     }
     r.version_arn = Some(version);
     Ok(())
+}
+
+/// The newest published version when its definition is the desired one (a run that
+/// published it failed before moving the alias), so a rerun does not publish a duplicate.
+/// None when there is none or the versions cannot be listed (moto 5.2.5 answers
+/// `ListStateMachineVersions` with HTTP 500; a new version is published then).
+async fn latest_version_if_desired(aws: &Aws, d: &Desired, sm: &str) -> Option<String> {
+    let list = aws
+        .sfn
+        .list_state_machine_versions()
+        .state_machine_arn(sm)
+        .max_results(1)
+        .send()
+        .await
+        .ok()?;
+    let newest = list
+        .state_machine_versions()
+        .first()?
+        .state_machine_version_arn();
+    let hash = version_hash(aws, newest).await.ok()?;
+    (hash == d.definition_hash).then(|| newest.to_string())
 }
 
 async fn version_hash(aws: &Aws, version_arn: &str) -> Result<String> {
