@@ -113,6 +113,9 @@ fn deploy_trigger_wait_runs_and_terminate() {
         "{}",
         text(&out)
     );
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(progress.contains("entered start\n"), "{}", text(&out));
+    assert!(progress.contains("status: SUCCEEDED"), "{}", text(&out));
     let run_id = lines[0].clone();
     assert!(run_id.starts_with("flowc-"), "{run_id}");
 

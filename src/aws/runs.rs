@@ -199,6 +199,29 @@ pub async fn status(aws: &Aws, arn: &str) -> Result<String> {
     Ok(d.status().as_str().to_string())
 }
 
+/// The states entered in execution `arn` after history event `after` (0: all), as
+/// `(event id, state name)` in order, for progress output.
+///
+/// Errors: [`Error::Aws`] from `GetExecutionHistory`.
+pub async fn entered_states(aws: &Aws, arn: &str, after: i64) -> Result<Vec<(i64, String)>> {
+    let mut out = vec![];
+    let mut pages = aws
+        .sfn
+        .get_execution_history()
+        .execution_arn(arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error("states:GetExecutionHistory", &e))?;
+        for e in page.events() {
+            if let (true, Some(d)) = (e.id() > after, e.state_entered_event_details()) {
+                out.push((e.id(), d.name().to_string()));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Deletes everything `flowc deploy` made for `flow` except the datastore: rule targets and
 /// rules, schedules, aliases, the state machine (with its versions) and the flow's job
 /// definitions (deregistered). Returns one line per deleted resource.

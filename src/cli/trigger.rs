@@ -60,11 +60,16 @@ pub fn run(args: Args) -> i32 {
     }
 }
 
-/// Polls until the execution leaves RUNNING, printing each status change; returns the final
-/// status.
+/// Polls until the execution leaves RUNNING, printing each state entered and each status
+/// change on stderr; returns the final status (also printed on stdout).
 async fn wait(aws: &Aws, arn: &str, every: Duration) -> Result<String, Error> {
     let mut last = String::new();
+    let mut seen = 0;
     loop {
+        for (id, state) in runs::entered_states(aws, arn, seen).await? {
+            eprintln!("entered {state}");
+            seen = id;
+        }
         let status = runs::status(aws, arn).await?;
         if status != last {
             eprintln!("status: {status}");
