@@ -29,14 +29,19 @@ pub struct Artifacts {
 ///
 /// Errors: all diagnostics (sorted by position) when any is an error.
 pub fn build(source: &str, opts: &CompileOptions) -> Result<Artifacts, Vec<Diagnostic>> {
-    let (flow, diags) = crate::check(source, opts);
-    match flow {
-        Some(_) => Err(vec![Diagnostic::error(
-            "E0599",
-            "code generation is not available yet",
-        )]),
-        None => Err(diags),
-    }
+    let compiled = crate::compile(source, opts)?;
+    let rules = crate::backend::eventbridge::emit(&compiled.flow, opts);
+    let iam = crate::backend::iam::emit(&compiled.definition, &compiled.flow, opts);
+    let ir = serde_json::to_value(&compiled.flow).unwrap_or_default();
+    Ok(Artifacts {
+        flow_name: compiled.flow.name.clone(),
+        asl: compiled.asl,
+        rules: rules.as_ref().map(pretty),
+        iam: pretty(&iam),
+        ir: pretty(&ir),
+        explain: compiled.explain,
+        warnings: compiled.warnings,
+    })
 }
 
 /// Pretty JSON with a trailing newline (the format of every emitted file).

@@ -19,6 +19,7 @@ pub mod engine;
 pub mod ir;
 pub mod options;
 pub mod passes;
+pub mod runtime;
 pub mod span;
 pub mod syntax;
 

@@ -22,6 +22,15 @@ JSON literals (`2`, `true`, `\"ml\"`); a value that is not valid JSON is taken a
         explanation: "`flowc.toml` must be TOML with an optional `[aws]` and `[deploy]` table \
 whose values are strings.",
     },
+    CodeInfo {
+        code: "E0603",
+        title: "datastore is not an S3 location",
+        example: "flowc compile flow.flow --datastore file:///tmp/runs",
+        explanation: "The datastore (`--datastore` or `datastore` in `flowc.toml` `[deploy]`) is \
+`s3://BUCKET` or `s3://BUCKET/PREFIX`, where BUCKET follows the Amazon S3 bucket naming rules: \
+3 to 63 characters among lower-case letters, digits, `.` and `-`, starting and ending with a \
+letter or digit.",
+    },
 ];
 
 /// Default `MaxConcurrency` of a foreach without `@foreach(max_concurrency=…)`.
@@ -156,6 +165,36 @@ pub fn parse_with(text: &str) -> Result<ast::Decorator, Diagnostic> {
     })
 }
 
+/// Checks a datastore location `s3://BUCKET[/PREFIX]` (Amazon S3 bucket naming rules: 3 to
+/// 63 characters among `a-z 0-9 . -`, starting and ending with a letter or digit).
+///
+/// Errors: E0603 naming the problem.
+pub fn check_datastore(url: &str) -> Result<(), Diagnostic> {
+    let bad = |why: &str| {
+        Diagnostic::error("E0603", format!("datastore `{url}` {why}"))
+            .with_help("write the datastore as `s3://bucket` or `s3://bucket/prefix`")
+    };
+    let Some(rest) = url.strip_prefix("s3://") else {
+        return Err(bad("is not an `s3://` location"));
+    };
+    let bucket = rest.split('/').next().unwrap_or_default();
+    let chars_ok = bucket
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+    let ends_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let named = (3..=63).contains(&bucket.len())
+        && chars_ok
+        && ends_ok(bucket.chars().next())
+        && ends_ok(bucket.chars().last());
+    if named {
+        Ok(())
+    } else {
+        Err(bad(&format!(
+            "names bucket `{bucket}`, which breaks the S3 bucket naming rules"
+        )))
+    }
+}
+
 /// Splits `a=1,b=[1,2],c={"x":1}` on commas outside brackets and quotes.
 fn split_args(s: &str) -> Vec<&str> {
     let (mut parts, mut depth, mut in_str, mut esc, mut start) = (vec![], 0i32, false, false, 0);
@@ -225,6 +264,25 @@ pub fn literal(v: &serde_json::Value) -> ast::Literal {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn datastore_locations() {
+        for ok in ["s3://my-bucket", "s3://my.bucket/runs/", "s3://abc/a{}b"] {
+            assert!(check_datastore(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "file:///tmp",
+            "s3://",
+            "s3:///x",
+            "s3://ab",
+            "s3://My_Bucket/x",
+            "s3://-ab/x",
+            "/tmp/x",
+        ] {
+            let d = check_datastore(bad).expect_err(bad);
+            assert_eq!(d.code, "E0603", "{bad}");
+        }
+    }
     use super::*;
 
     #[test]

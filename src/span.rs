@@ -73,6 +73,11 @@ pub struct Spanned<T> {
     pub span: Span,
     /// How it reached this place.
     pub origin: Origin,
+    /// For a decorator written in the source: the span of each argument's value, by
+    /// argument name, so that a problem with one argument points at that value. Empty for
+    /// `--with` decorators and for values that are not decorators.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<(String, Span)>,
 }
 
 impl<T> Spanned<T> {
@@ -82,6 +87,20 @@ impl<T> Spanned<T> {
             value,
             span,
             origin: Origin::Own,
+            args: vec![],
+        }
+    }
+
+    /// The span of argument `name`'s value when it was written on the item itself, else the
+    /// span of the whole decorator (or `with` member).
+    pub fn arg_span(&self, name: &str) -> Span {
+        match self.origin {
+            Origin::Own => self
+                .args
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(self.span, |(_, s)| *s),
+            Origin::With | Origin::CommandLine => self.span,
         }
     }
 }

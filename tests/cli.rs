@@ -216,3 +216,84 @@ fn explain_known_and_unknown_codes() {
     let out = flowc(&["explain"]);
     assert!(text(&out.stdout).lines().count() >= 2);
 }
+
+/// A flow with `n` steps in a line, whose ASL is far larger than a pipe buffer.
+fn long_flow(n: usize) -> String {
+    let mut s = String::from("flow Long {\nstep start { run \"a\" next s0 }\n");
+    for i in 0..n {
+        let next = if i + 1 < n {
+            format!("s{}", i + 1)
+        } else {
+            "end".into()
+        };
+        s += &format!("step s{i} {{ run \"a\" next {next} }}\n");
+    }
+    s + "step end { run \"e\" }\n}\n"
+}
+
+#[test]
+fn compile_to_a_closed_pipe_exits_quietly() {
+    use std::process::Stdio;
+    let dir = std::env::temp_dir().join(format!("flowc-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("Long.flow");
+    std::fs::write(&file, long_flow(400)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .arg("compile")
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the flowc binary runs");
+    drop(child.stdout.take()); // the reader goes away, as `| head -c 0` does
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_missing_config_file_is_a_usage_error() {
+    let out = flowc(&["compile", SPEC_EXAMPLE, "--config", "no/such/flowc.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read no/such/flowc.toml"));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn max_workers_zero_is_rejected() {
+    // ASL reads `MaxConcurrency: 0` as unlimited, the opposite of what 0 workers suggests.
+    let out = flowc(&["compile", SPEC_EXAMPLE, "--max-workers", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn check_reports_every_file_even_after_an_unreadable_one() {
+    let bad = err_fixture("E0204");
+    let out = flowc(&["check", "no/such.flow", &bad]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an I/O error outranks user errors"
+    );
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("cannot read no/such.flow"), "{stderr}");
+    assert!(stderr.contains("flowc::E0204"), "{stderr}");
+}
+
+#[test]
+fn a_datastore_that_is_not_s3_is_a_usage_error() {
+    let out = flowc(&["compile", SPEC_EXAMPLE, "--datastore", "file:///tmp/runs"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("flowc::E0603"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+}

@@ -401,3 +401,57 @@ fn caught_foreach_skips_its_map_and_caught_switch_fails() {
     assert_eq!(s["route"]["Catch"][0]["Next"], "route-NoValue");
     assert_eq!(s["route-NoValue"]["Error"], "flowc.UnknownSwitchValue");
 }
+
+/// Every `States.Format(…)` string in `v` (a definition), with the field it sits in.
+fn format_calls(v: &Value, field: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::String(s) if s.starts_with("States.Format(") => {
+            out.push((field.to_string(), s.clone()))
+        }
+        Value::Array(items) => items.iter().for_each(|i| format_calls(i, field, out)),
+        Value::Object(m) => m.iter().for_each(|(k, i)| format_calls(i, k, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn braces_and_quotes_in_user_text_stay_literal_in_states_format() {
+    // The datastore prefix and switch case values reach `States.Format` templates, where `{}`
+    // is a placeholder and `'` ends the template.
+    let src = "flow F {\nparam xs: json = [1]\nstep start { run \"a\" next b foreach xs }\n\
+               step b { run \"b\" next j }\nstep j { run \"j\" next switch m { \"x{}'\" => end } }\n\
+               step end { run \"e\" }\n}\n";
+    let opts = CompileOptions {
+        deploy: flowc::options::DeployConfig {
+            datastore: Some("s3://bucket/pre{}fix'/".into()),
+            ..Default::default()
+        },
+        ..CompileOptions::default()
+    };
+    let c = flowc::compile(src, &opts).expect("compiles");
+    let mut calls = vec![];
+    format_calls(&c.definition, "", &mut calls);
+    assert!(calls.len() >= 3, "{calls:#?}");
+    let input = json!({"run_id": "r1", "index": "0", "switch": {"value": "y"}});
+    let context = json!({"Execution": {"Name": "r1"}, "Map": {"Item": {"Index": 0}}});
+    let vars = flowc::engine::vars::Vars::default();
+    let scope = flowc::engine::Scope {
+        input: &input,
+        context: &context,
+        vars: &vars,
+    };
+    for (field, call) in &calls {
+        let out = flowc::engine::intrinsics::call(call, &scope, field)
+            .unwrap_or_else(|e| panic!("{field}: {call}: {e:?}"));
+        let text = out.as_str().unwrap_or_default().to_string();
+        if field == "Key.$" {
+            assert!(
+                text.starts_with("pre{}fix'/F/runs/r1/"),
+                "{call} gave {text}"
+            );
+        }
+        if field == "CausePath" {
+            assert!(text.contains("\"x{}'\""), "{call} gave {text}");
+        }
+    }
+}

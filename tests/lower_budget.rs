@@ -233,3 +233,22 @@ fn every_raised_code_is_documented() {
         assert!(documented.contains(&code), "{code}");
     }
 }
+
+#[test]
+fn e0504_without_inline_foreach_points_at_the_flow() {
+    // 1,200 steps × 21 events (one attempt plus the throttling retries) exceed 25,000.
+    let names: Vec<String> = (0..1200).map(|i| format!("s{i}")).collect();
+    let mut steps: Vec<(&str, lower_common::Next)> = vec![("start", To("s0"))];
+    for (i, n) in names.iter().enumerate() {
+        steps.push((n, To(names.get(i + 1).map(String::as_str).unwrap_or("end"))));
+    }
+    steps.push(("end", End));
+    let (_, d) = plan(&flow("Long", &steps));
+    assert_eq!(codes(&d), ["E0504"]);
+    assert_eq!(d[0].position().start, 5, "label on the flow name");
+    assert!(d[0]
+        .help
+        .as_deref()
+        .unwrap_or("")
+        .contains("split the flow"));
+}

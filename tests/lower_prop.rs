@@ -144,6 +144,11 @@ fn generator_yields_accepted_flows_of_every_kind() {
         }
     }
     assert!(accepted.len() >= 300, "only {} accepted", accepted.len());
+    for (i, src) in accepted.iter().enumerate() {
+        if let Ok(c) = flowc::compile(src, &opts) {
+            lower_common::dump(&format!("random_{i:03}"), &c.asl);
+        }
+    }
     for construct in [" foreach ", "next switch", ", "] {
         assert!(
             accepted.iter().any(|s| s.contains(construct)),

@@ -796,3 +796,57 @@ fn every_valid_fixture_checks_and_every_split_and_foreach_is_joined() {
         }
     }
 }
+
+#[test]
+fn trigger_event_pattern_shape() {
+    let with_event = |ev: &str| format!("@trigger(event={ev})\n{}", simple("", ""));
+    let ok_pattern = r#"{"source": ["aws.s3"], "detail": {"key": [{"prefix": "in/"}]}}"#;
+    assert_eq!(codes(&with_event(ok_pattern)), Vec::<&str>::new());
+    for (ev, message) in [
+        ("{}", "the event pattern of `@trigger` is empty"),
+        (
+            r#"{"detail": {}}"#,
+            "field \"detail\" of the `@trigger` event pattern is empty",
+        ),
+        (r#"{"source": []}"#, "lists no value to match"),
+        (
+            r#"{"detail": {"state": "x"}}"#,
+            "field \"detail\".\"state\"",
+        ),
+    ] {
+        let d = one(&with_event(ev));
+        assert_eq!(d.code, "E0226", "{ev}");
+        assert!(d.message.contains(message), "{ev}: {}", d.message);
+    }
+}
+
+#[test]
+fn flow_decorator_in_with_option_says_so_once() {
+    let (_, diags) = check_with(&simple("", ""), &["schedule:daily=true"]);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(
+        diags[0].message,
+        "`@schedule` is a flow decorator and cannot be used on steps (in a `--with` option)"
+    );
+}
+
+#[test]
+fn blank_names_are_rejected() {
+    for decos in [
+        "@batch(image=\"\")",
+        "@batch(queue=\" \")",
+        "@batch(iam_role=\"\")",
+        "@catch(var=\"\")",
+    ] {
+        let d = one(&simple(decos, ""));
+        assert_eq!(d.code, "E0214", "{decos}");
+        assert!(
+            d.message
+                .ends_with("must be a non-empty string, not a blank string"),
+            "{decos}: {}",
+            d.message
+        );
+    }
+    let (_, diags) = check_with(&simple("", ""), &["batch:image="]);
+    assert_eq!(diags.iter().map(|d| d.code).collect::<Vec<_>>(), ["E0214"]);
+}

@@ -1,6 +1,7 @@
-//! Property tests of the front half of the pipeline (`flowc::check`): it never panics, on any
-//! input, and every diagnostic label lies inside the source on character boundaries (so that
-//! miette can render it), and in a file that parses, names and strings sit at their spans.
+//! Property tests of the pipeline (`flowc::check`, then `flowc::driver::build`): it never
+//! panics, on any input, and every diagnostic label lies inside the source on character
+//! boundaries (so that miette can render it), and in a file that parses, names and strings sit
+//! at their spans.
 //! Inputs: arbitrary strings, strings over the language's own characters, and the spec example
 //! with random characters inserted and deleted.
 
@@ -35,6 +36,7 @@ const WORDS: &[&str] = &[
     "int",
     "1e999",
     "99999999999999999999",
+    "922337203685477580",
     "\"\\u00e9\"",
     "\"\\ud800\"",
     "start",
@@ -133,7 +135,12 @@ fn check(src: &str) -> Result<(), TestCaseError> {
             "a parse failure yields an error"
         ),
     }
-    assert_spans_valid(src, &diags)
+    assert_spans_valid(src, &diags)?;
+    // The back half (budget, lower, ASL, rules, IAM) must not panic either.
+    if let Err(diags) = flowc::driver::build(src, &Default::default()) {
+        assert_spans_valid(src, &diags)?;
+    }
+    Ok(())
 }
 
 /// One edit of the mutator: insert a character or a word at a position, or delete a range.

@@ -33,7 +33,7 @@ pub struct JobDef {
 }
 
 impl JobDef {
-    fn new(flow: &str, image: String, role: String, shm: Option<u64>) -> JobDef {
+    fn new(flow: &ir::Flow, image: String, role: String, shm: Option<u64>) -> JobDef {
         JobDef {
             name: job_definition_name(flow, &image, &role, shm),
             image,
@@ -65,12 +65,7 @@ pub fn desired(flow: &ir::Flow, s: &Settings) -> Result<(Vec<JobDef>, Option<Str
             if s.get(Key::JobDefinition).is_some() {
                 continue;
             }
-            let jd = JobDef::new(
-                &flow.name,
-                s.require(Key::Image)?.into(),
-                role.clone(),
-                None,
-            );
+            let jd = JobDef::new(flow, s.require(Key::Image)?.into(), role.clone(), None);
             default = Some(jd.name.clone());
             out.push(jd);
             continue;
@@ -80,7 +75,7 @@ pub fn desired(flow: &ir::Flow, s: &Settings) -> Result<(Vec<JobDef>, Option<Str
             None => s.require(Key::Image)?.to_string(),
         };
         out.push(JobDef::new(
-            &flow.name,
+            flow,
             image,
             own_role.unwrap_or_else(|| role.clone()),
             shm,

@@ -265,18 +265,20 @@ pub async fn delete(aws: &Aws, flow: &ir::Flow) -> Result<Vec<String>> {
             .map_err(|e| aws_error("states:DeleteStateMachine", &e))?;
         done.push(format!("state machine {sm}"));
     }
-    done.extend(deregister_job_definitions(aws, &flow.name).await?);
+    done.extend(deregister_job_definitions(aws, flow).await?);
     Ok(done)
 }
 
-/// Whether `name` is a job definition name flowc made for `flow` (`flowc-FLOW-` + 10 hex
-/// digits).
-pub fn is_flow_job_definition(name: &str, flow: &str) -> bool {
-    name.strip_prefix(&format!("flowc-{flow}-"))
+/// Whether `name` is a job definition name flowc made for `flow`: the prefix of
+/// `passes::lower::job_definition_name` (`PROJECT-FLOW-` or `flowc-FLOW-`) + 10 hex digits.
+pub fn is_flow_job_definition(name: &str, flow: &ir::Flow) -> bool {
+    let sample = crate::passes::lower::job_definition_name(flow, "", "", None);
+    let prefix = &sample[..sample.len().saturating_sub(10)];
+    name.strip_prefix(prefix)
         .is_some_and(|h| h.len() == 10 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-async fn deregister_job_definitions(aws: &Aws, flow: &str) -> Result<Vec<String>> {
+async fn deregister_job_definitions(aws: &Aws, flow: &ir::Flow) -> Result<Vec<String>> {
     let mut arns = vec![];
     let mut pages = aws
         .batch
@@ -524,8 +526,11 @@ mod tests {
 
     #[test]
     fn flow_job_definition_names() {
-        assert!(is_flow_job_definition("flowc-F-0123456789", "F"));
-        assert!(!is_flow_job_definition("flowc-F-0123", "F"));
-        assert!(!is_flow_job_definition("flowc-G-0123456789", "F"));
+        let flow = crate::check("flow F {\n step start {\n run \"true\"\n next end\n }\n step end {\n run \"true\"\n }\n}\n", &Default::default())
+            .0
+            .expect("flow");
+        assert!(is_flow_job_definition("flowc-F-0123456789", &flow));
+        assert!(!is_flow_job_definition("flowc-F-0123", &flow));
+        assert!(!is_flow_job_definition("flowc-G-0123456789", &flow));
     }
 }

@@ -287,19 +287,23 @@ pub fn to_value(machine: &StateMachine) -> Value {
     serde_json::to_value(machine).unwrap_or(Value::Null)
 }
 
-/// Quotes `text` as a string literal inside an ASL intrinsic function call: wraps it in
-/// single quotes and escapes `'`, `{`, `}` and `\` with a backslash (ASL specification,
-/// "Intrinsic functions": these four characters are reserved in string literals).
+/// Quotes `text` as a string literal inside an ASL intrinsic function call: wraps
+/// [`intrinsic_escape`]`(text)` in single quotes.
 pub fn intrinsic_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('\'');
+    format!("'{}'", intrinsic_escape(text))
+}
+
+/// Escapes `'`, `{`, `}` and `\` with a backslash (ASL specification, "Intrinsic functions":
+/// these four characters are reserved in string literals), so that `text` stays literal inside
+/// a quoted argument or a `States.Format` template.
+pub fn intrinsic_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '\'' | '{' | '}' | '\\') {
             out.push('\\');
         }
         out.push(c);
     }
-    out.push('\'');
     out
 }
 

@@ -10,7 +10,8 @@
 //! | `…batch:submitJob.sync`                       | `batch:DescribeJobs` (`*`), `batch:TerminateJob` (jobs of the account), `events:PutTargets/PutRule/DescribeRule` on the managed rule `StepFunctionsGetEventsForBatchJobsRule` |
 //! | `s3:getObject` (Task or `ItemReader`)         | `s3:GetObject` on the object (or datastore prefix) |
 //! | `s3:listObjectsV2` (Task or `ItemReader`)     | `s3:ListBucket` on the bucket, limited to the prefix |
-//! | `s3:putObject`, `ResultWriter`                | `s3:PutObject` under the prefix              |
+//! | `s3:putObject` (Task)                         | `s3:PutObject` on the object                 |
+//! | Map `ResultWriter`                            | `s3:PutObject`, `GetObject`, `ListMultipartUploadParts`, `AbortMultipartUpload` under the prefix |
 //! | `Map` with `ProcessorConfig.Mode: DISTRIBUTED` | `states:StartExecution` on the state machine, `states:DescribeExecution`/`StopExecution` on its executions |
 //!
 //! (AWS Step Functions developer guide: "IAM policies for AWS Batch", "IAM policies for using
@@ -28,8 +29,10 @@
 //!
 //! `PolicyDocument` alone is what `aws iam put-role-policy --policy-document` takes; `Comments`
 //! explains each statement by its `Sid`. Placeholders follow [`super::eventbridge`]
-//! (`${AWS::Region}`, `${AWS::AccountId}`, plus `${DatastoreBucket}`/`${DatastorePrefix}` when
-//! `[deploy] datastore` is not set). Statement order is fixed (Batch, events, S3, Step
+//! (`${AWS::Region}`, `${AWS::AccountId}`); job queues, job definitions and the datastore are
+//! taken from the definition as `passes::lower` wrote them (its own placeholders included).
+//! S3 keys computed at run time are scoped by their static start (`States.Format('prefix/{}…')`
+//! gives `prefix/*`), else to the datastore prefix. Statement order is fixed (Batch, events, S3, Step
 //! Functions) and resources are sorted, so the output is deterministic.
 
 use super::eventbridge::{self, ACCOUNT, REGION};
@@ -58,6 +61,8 @@ struct Uses {
     list: BTreeSet<(String, String)>,
     /// `s3:PutObject` resources.
     put: BTreeSet<String>,
+    /// Map `ResultWriter` prefixes (as object ARN patterns).
+    results: BTreeSet<String>,
     distributed: bool,
 }
 
@@ -132,7 +137,8 @@ pub fn events_role(flow: &ir::Flow, opts: &CompileOptions) -> Option<Value> {
     }))
 }
 
-/// The datastore's bucket and key prefix (no trailing `/`).
+/// The datastore's bucket and key prefix (no trailing `/`), as `passes::lower` reads them
+/// (its placeholder when `[deploy] datastore` is not set).
 struct Datastore {
     bucket: String,
     prefix: String,
@@ -140,44 +146,92 @@ struct Datastore {
 
 impl Datastore {
     fn of(opts: &CompileOptions) -> Self {
-        let parsed = opts
-            .deploy
-            .datastore
-            .as_deref()
-            .and_then(|s| s.strip_prefix("s3://"))
-            .map(|rest| {
-                let (b, p) = rest.split_once('/').unwrap_or((rest, ""));
-                (b.to_string(), p.trim_matches('/').to_string())
-            });
-        match parsed {
-            Some((bucket, prefix)) if !bucket.is_empty() => Datastore { bucket, prefix },
-            _ => Datastore {
-                bucket: "${DatastoreBucket}".into(),
-                prefix: "${DatastorePrefix}".into(),
-            },
+        let d = crate::passes::lower::Datastore::from_options(opts);
+        Datastore {
+            bucket: d.bucket,
+            prefix: d.prefix,
         }
     }
 
-    /// The object ARN of `bucket`/`key` as far as they are literal: a computed key is scoped to
-    /// the datastore prefix when the bucket is the datastore's (or computed too), else to the
-    /// whole bucket.
-    fn object(&self, bucket: Option<String>, key: Option<String>) -> String {
-        let key = match (&bucket, key) {
-            (_, Some(k)) => k,
-            (Some(b), None) if *b != self.bucket => "*".into(),
-            _ => self.pattern(),
+    /// The bucket, literal or (when computed) the datastore's.
+    fn bucket(&self, params: Option<&Map<String, Value>>) -> String {
+        param(params, "Bucket").unwrap_or_else(|| self.bucket.clone())
+    }
+
+    /// The ARN pattern of the objects `Bucket`/`Key` may name: the literal key, the static
+    /// start of a computed key plus `*`, or (nothing known) the datastore prefix when the
+    /// bucket is the datastore's, else the whole bucket.
+    fn object(&self, params: Option<&Map<String, Value>>) -> String {
+        let bucket = self.bucket(params);
+        let key = match location(params, "Key") {
+            Location::Exact(k) => k,
+            Location::StartsWith(p) => format!("{p}*"),
+            Location::Unknown => self.fallback(&bucket),
         };
-        let bucket = bucket.unwrap_or_else(|| self.bucket.clone());
         format!("arn:aws:s3:::{bucket}/{key}")
     }
 
-    /// `<prefix>/*`, or `*` for a datastore at the bucket root.
-    fn pattern(&self) -> String {
-        if self.prefix.is_empty() {
+    /// The key pattern under `Prefix` (a ResultWriter's or listObjectsV2's folder).
+    fn under_prefix(&self, params: Option<&Map<String, Value>>, bucket: &str) -> String {
+        match location(params, "Prefix") {
+            Location::Exact(p) if p.is_empty() => "*".into(),
+            Location::Exact(p) => format!("{}/*", p.trim_end_matches('/')),
+            Location::StartsWith(p) => format!("{p}*"),
+            Location::Unknown => self.fallback(bucket),
+        }
+    }
+
+    /// `<prefix>/*` of the datastore for its own bucket (`*` at the bucket root); `*` (the
+    /// whole bucket) for another bucket.
+    fn fallback(&self, bucket: &str) -> String {
+        if bucket != self.bucket || self.prefix.is_empty() {
             "*".into()
         } else {
             format!("{}/*", self.prefix)
         }
+    }
+}
+
+/// What is known at compile time about a key or prefix parameter.
+#[derive(Debug, PartialEq)]
+enum Location {
+    /// A literal value.
+    Exact(String),
+    /// Computed, but always starting with this text (from `States.Format('text{}…', …)`).
+    StartsWith(String),
+    /// Computed, nothing known.
+    Unknown,
+}
+
+/// Reads `name` (literal) or `name.$` (a path or intrinsic) from the parameters.
+fn location(params: Option<&Map<String, Value>>, name: &str) -> Location {
+    if let Some(v) = param(params, name) {
+        return Location::Exact(v);
+    }
+    let computed = params
+        .and_then(|p| p.get(&format!("{name}.$")))
+        .and_then(Value::as_str);
+    computed.map_or(Location::Unknown, format_start)
+}
+
+/// The static start of a `States.Format('…', …)` template: `Exact` when it has no `{}`,
+/// `StartsWith` the text before the first `{}` otherwise (`Unknown` when that is empty or the
+/// template uses escapes).
+fn format_start(expr: &str) -> Location {
+    let Some(rest) = expr.trim().strip_prefix("States.Format('") else {
+        return Location::Unknown;
+    };
+    let Some(end) = rest.find('\'') else {
+        return Location::Unknown;
+    };
+    let template = &rest[..end];
+    if template.contains('\\') {
+        return Location::Unknown;
+    }
+    match template.find("{}") {
+        None => Location::Exact(template.to_string()),
+        Some(0) => Location::Unknown,
+        Some(i) => Location::StartsWith(template[..i].to_string()),
     }
 }
 
@@ -223,14 +277,25 @@ fn map(state: &Value, store: &Datastore, uses: &mut Uses) {
     }
     if let Some(writer) = state.get("ResultWriter") {
         let params = arguments(writer);
-        let bucket = param(params, "Bucket").unwrap_or_else(|| store.bucket.clone());
-        let prefix = match param(params, "Prefix") {
-            Some(p) => format!("{}/*", p.trim_end_matches('/')),
-            None => store.pattern(),
-        };
-        uses.put.insert(format!("arn:aws:s3:::{bucket}/{prefix}"));
+        let bucket = store.bucket(params);
+        let prefix = store.under_prefix(params, &bucket);
+        uses.results
+            .insert(format!("arn:aws:s3:::{bucket}/{prefix}"));
     }
 }
+
+/// The service integrations the scan understands (`Resource` of a Task or `ItemReader`);
+/// any other resource gets no statement.
+pub const KNOWN_RESOURCES: &[&str] = &[
+    "arn:aws:states:::batch:submitJob",
+    "arn:aws:states:::batch:submitJob.sync",
+    "arn:aws:states:::s3:getObject",
+    "arn:aws:states:::aws-sdk:s3:getObject",
+    "arn:aws:states:::s3:listObjectsV2",
+    "arn:aws:states:::aws-sdk:s3:listObjectsV2",
+    "arn:aws:states:::s3:putObject",
+    "arn:aws:states:::aws-sdk:s3:putObject",
+];
 
 /// A Task state, or an `ItemReader` (same `Resource` + `Parameters`/`Arguments` shape).
 fn task(state: &Value, store: &Datastore, uses: &mut Uses) {
@@ -251,20 +316,18 @@ fn task(state: &Value, store: &Datastore, uses: &mut Uses) {
                 .insert(definition_arn(param(params, "JobDefinition")));
         }
         "s3:getObject" => {
-            let object = store.object(param(params, "Bucket"), param(params, "Key"));
-            uses.get.insert(object);
+            uses.get.insert(store.object(params));
         }
         "s3:listObjectsV2" => {
-            let bucket = param(params, "Bucket").unwrap_or_else(|| store.bucket.clone());
-            let prefix = match param(params, "Prefix") {
-                Some(p) => format!("{}*", p),
-                None => store.pattern(),
+            let bucket = store.bucket(params);
+            let prefix = match location(params, "Prefix") {
+                Location::Exact(p) | Location::StartsWith(p) => format!("{p}*"),
+                Location::Unknown => store.fallback(&bucket),
             };
             uses.list.insert((format!("arn:aws:s3:::{bucket}"), prefix));
         }
         "s3:putObject" => {
-            let object = store.object(param(params, "Bucket"), param(params, "Key"));
-            uses.put.insert(object);
+            uses.put.insert(store.object(params));
         }
         _ => {}
     }
@@ -393,12 +456,25 @@ fn s3(uses: &Uses, out: &mut Vec<Statement>) {
         s.condition = Some(serde_json::json!({ "StringLike": { "s3:prefix": [prefix] } }));
         out.push(s);
     }
+    if !uses.results.is_empty() {
+        out.push(allow(
+            "MapResultWriter",
+            vec![
+                "s3:AbortMultipartUpload",
+                "s3:GetObject",
+                "s3:ListMultipartUploadParts",
+                "s3:PutObject",
+            ],
+            uses.results.iter().cloned().collect(),
+            "A distributed Map's ResultWriter writes its manifest and result files under this prefix, in multipart uploads (AWS Step Functions guide, \"IAM policies for using Distributed Map states\").",
+        ));
+    }
     if !uses.put.is_empty() {
         out.push(allow(
             "S3PutObject",
             vec!["s3:PutObject"],
             uses.put.iter().cloned().collect(),
-            "A Map ResultWriter or Task state writes results under this prefix (s3:putObject).",
+            "Task states write these objects (s3:putObject).",
         ));
     }
 }
@@ -446,28 +522,49 @@ mod tests {
         assert_eq!(param(p, "Prefix"), None);
     }
 
+    fn params(v: Value) -> Option<Map<String, Value>> {
+        v.as_object().cloned()
+    }
+
     #[test]
-    fn datastore_from_options() {
+    fn datastore_scoping_of_computed_keys() {
         let mut opts = CompileOptions::default();
-        let placeholder = Datastore::of(&opts);
-        assert_eq!(
-            placeholder.object(None, None),
-            "arn:aws:s3:::${DatastoreBucket}/${DatastorePrefix}/*"
-        );
-        opts.deploy.datastore = Some("s3://bkt".into());
-        let root = Datastore::of(&opts);
-        assert_eq!(root.object(None, None), "arn:aws:s3:::bkt/*");
         opts.deploy.datastore = Some("s3://bkt/a/b/".into());
-        let nested = Datastore::of(&opts);
-        assert_eq!(nested.object(None, None), "arn:aws:s3:::bkt/a/b/*");
+        let store = Datastore::of(&opts);
+        let computed = params(json!({"Bucket": "bkt", "Key.$": "$.key"}));
+        assert_eq!(store.object(computed.as_ref()), "arn:aws:s3:::bkt/a/b/*");
+        let other = params(json!({"Bucket": "other", "Key.$": "$.key"}));
+        assert_eq!(store.object(other.as_ref()), "arn:aws:s3:::other/*");
+        let literal = params(json!({"Bucket": "x", "Key": "k.json"}));
+        assert_eq!(store.object(literal.as_ref()), "arn:aws:s3:::x/k.json");
+        opts.deploy.datastore = Some("s3://root".into());
+        let root = Datastore::of(&opts);
+        assert_eq!(root.object(computed.as_ref()), "arn:aws:s3:::bkt/*");
+    }
+
+    #[test]
+    fn static_start_of_format_templates() {
+        let f = |s: &str| format_start(s);
         assert_eq!(
-            nested.object(Some("other".into()), None),
-            "arn:aws:s3:::other/*"
+            f("States.Format('p/F/runs/{}/x.json', $.run_id)"),
+            Location::StartsWith("p/F/runs/".into())
         );
         assert_eq!(
-            nested.object(Some("x".into()), Some("k.json".into())),
-            "arn:aws:s3:::x/k.json"
+            f("States.Format('p/x.json')"),
+            Location::Exact("p/x.json".into())
         );
+        assert_eq!(f("States.Format('{}/x', $.a)"), Location::Unknown);
+        assert_eq!(f("States.Format('it\\'s/{}', $.a)"), Location::Unknown);
+        assert_eq!(f("$.key"), Location::Unknown);
+    }
+
+    #[test]
+    fn result_writer_prefixes() {
+        let store = Datastore::of(&CompileOptions::default());
+        let p = params(json!({"Bucket": "b", "Prefix": "runs/"}));
+        assert_eq!(store.under_prefix(p.as_ref(), "b"), "runs/*");
+        let root = params(json!({"Bucket": "b", "Prefix": ""}));
+        assert_eq!(store.under_prefix(root.as_ref(), "b"), "*");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `flowc check FILE...`: parse and validate; print diagnostics; exit 0 if none are errors.
+//! `flowc check FILE...`: parse, validate and check the AWS quotas (everything `compile`
+//! does short of writing output); print diagnostics; exit 0 if none are errors.
 
 use super::common::{self, ErrorFormat};
 use flowc::options::{self, CompileOptions};
@@ -34,9 +35,17 @@ pub fn run(args: Args) -> i32 {
     for path in &args.files {
         let source = match common::read_source(path) {
             Ok(s) => s,
-            Err(c) => return c,
+            Err(c) => {
+                // Keep checking the other files; the worst outcome decides the exit code.
+                code = code.max(c);
+                continue;
+            }
         };
-        let (_, diags) = flowc::check(&source, &opts);
+        // The whole pipeline short of writing files, so budget problems are reported too.
+        let diags = match flowc::compile(&source, &opts) {
+            Ok(compiled) => compiled.warnings,
+            Err(diags) => diags,
+        };
         common::print_diagnostics(
             args.error_format,
             &path.display().to_string(),
@@ -44,7 +53,7 @@ pub fn run(args: Args) -> i32 {
             &diags,
         );
         if diags.iter().any(|d| d.is_error()) {
-            code = common::EXIT_USER;
+            code = code.max(common::EXIT_USER);
         }
     }
     code

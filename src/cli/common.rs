@@ -1,7 +1,7 @@
 //! Helpers shared by subcommands: diagnostic output format, file reading, exit codes.
 
 use flowc::diagnostics::{self, Diagnostic};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 /// Exit code: success.
@@ -24,9 +24,30 @@ pub enum ErrorFormat {
 /// Reads a file as UTF-8, or prints an error and returns `Err(EXIT_USAGE)`.
 pub fn read_source(path: &Path) -> Result<String, i32> {
     std::fs::read_to_string(path).map_err(|e| {
-        eprintln!("error: cannot read {}: {e}", path.display());
+        print_stderr(&format!("error: cannot read {}: {e}\n", path.display()));
         EXIT_USAGE
     })
+}
+
+/// Writes `text` to stdout. A reader that went away (a broken pipe, as in
+/// `flowc compile f.flow | head`) is not an error: `EXIT_OK`. Any other failure is reported
+/// on stderr and gives `EXIT_USAGE`. (`print!` would panic in both cases.)
+pub fn print_stdout(text: &str) -> i32 {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => EXIT_OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            print_stderr(&format!("error: cannot write to stdout: {e}\n"));
+            EXIT_USAGE
+        }
+    }
+}
+
+/// Writes `text` to stderr, ignoring failures: there is nowhere left to report them, and
+/// `eprint!` would panic.
+pub fn print_stderr(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Whether to colour output on stderr: a terminal and no `NO_COLOR`.
@@ -39,14 +60,17 @@ pub fn print_diagnostics(format: ErrorFormat, file: &str, source: &str, diags: &
     match format {
         ErrorFormat::Human => {
             let width = if stderr_color() { 100 } else { 80 };
-            eprint!(
-                "{}",
-                diagnostics::render_human(file, source, diags, stderr_color(), width)
-            );
+            print_stderr(&diagnostics::render_human(
+                file,
+                source,
+                diags,
+                stderr_color(),
+                width,
+            ));
         }
         ErrorFormat::Json => {
             for d in diags {
-                eprintln!("{}", diagnostics::to_json(file, source, d));
+                print_stderr(&format!("{}\n", diagnostics::to_json(file, source, d)));
             }
         }
     }

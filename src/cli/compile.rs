@@ -33,8 +33,13 @@ pub struct Args {
     /// Decorators applied to every step that does not set them: `DECORATOR[:k=v,...]`.
     #[arg(long = "with", value_name = "DECORATOR")]
     pub with: Vec<String>,
-    /// Default foreach `MaxConcurrency`.
-    #[arg(long, value_name = "N", default_value_t = options::DEFAULT_MAX_WORKERS)]
+    /// Default foreach `MaxConcurrency`, at least 1 (ASL reads 0 as unlimited).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = options::DEFAULT_MAX_WORKERS,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
     pub max_workers: u32,
     /// AWS Batch job queue (overrides `flowc.toml`).
     #[arg(long, value_name = "Q")]
@@ -63,9 +68,14 @@ pub fn run(args: Args) -> i32 {
         Ok(s) => s,
         Err(c) => return c,
     };
-    let opts = match options_from(&args) {
+    let config = match config_text(&args) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let opts = match options_from(&args, config) {
         Ok(o) => o,
-        Err((name, text, d)) => {
+        Err(e) => {
+            let (name, text, d) = *e;
             common::print_diagnostics(args.error_format, &name, &text, &[d]);
             return common::EXIT_USAGE;
         }
@@ -75,7 +85,7 @@ pub fn run(args: Args) -> i32 {
             common::print_diagnostics(args.error_format, &file_name, &source, &out.warnings);
             if args.explain {
                 for line in &out.explain {
-                    eprintln!("explain: {line}");
+                    common::print_stderr(&format!("explain: {line}\n"));
                 }
             }
             write_outputs(&args, &out)
@@ -87,23 +97,29 @@ pub fn run(args: Args) -> i32 {
     }
 }
 
-type OptionError = (String, String, flowc::diagnostics::Diagnostic);
+/// A bad option: the file name and text to render it against, and the diagnostic.
+type OptionError = Box<(String, String, flowc::diagnostics::Diagnostic)>;
 
 /// Builds the compile options: `flowc.toml` first, then flags.
-fn options_from(args: &Args) -> Result<CompileOptions, OptionError> {
+fn options_from(
+    args: &Args,
+    config: Option<(PathBuf, String)>,
+) -> Result<CompileOptions, OptionError> {
     let mut opts = CompileOptions {
         max_workers: args.max_workers,
         explain: args.explain,
         ..Default::default()
     };
-    if let Some((path, text)) = config_text(args) {
-        let cfg =
-            ConfigFile::parse(&text).map_err(|d| (path.display().to_string(), text.clone(), d))?;
+    if let Some((path, text)) = config {
+        let cfg = ConfigFile::parse(&text)
+            .map_err(|d| Box::new((path.display().to_string(), text.clone(), d)))?;
         opts.deploy = cfg.deploy;
     }
     for w in &args.with {
-        opts.with
-            .push(options::parse_with(w).map_err(|d| ("--with".to_string(), String::new(), d))?);
+        opts.with.push(
+            options::parse_with(w)
+                .map_err(|d| Box::new(("--with".to_string(), String::new(), d)))?,
+        );
     }
     let d = &mut opts.deploy;
     for (flag, slot) in [
@@ -115,30 +131,33 @@ fn options_from(args: &Args) -> Result<CompileOptions, OptionError> {
             slot.clone_from(flag);
         }
     }
+    if let Some(ds) = &opts.deploy.datastore {
+        options::check_datastore(ds)
+            .map_err(|d| Box::new(("--datastore".to_string(), String::new(), d)))?;
+    }
     Ok(opts)
 }
 
-/// The text of the config file: `--config`, else `flowc.toml` beside the flow if present.
-fn config_text(args: &Args) -> Option<(PathBuf, String)> {
-    let path = match &args.config {
-        Some(p) => p.clone(),
-        None => args
-            .file
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("flowc.toml"),
-    };
-    std::fs::read_to_string(&path).ok().map(|t| (path, t))
+/// The text of the config file: `--config` (which must be readable), else `flowc.toml`
+/// beside the flow if present. Errors: the `--config` file cannot be read (reported).
+fn config_text(args: &Args) -> Result<Option<(PathBuf, String)>, i32> {
+    match &args.config {
+        Some(path) => common::read_source(path).map(|t| Some((path.clone(), t))),
+        None => {
+            let dir = args.file.parent().unwrap_or(Path::new("."));
+            let path = dir.join("flowc.toml");
+            Ok(std::fs::read_to_string(&path).ok().map(|t| (path, t)))
+        }
+    }
 }
 
 /// Writes the selected outputs into `--out-dir`, or the ASL on stdout.
 fn write_outputs(args: &Args, out: &Artifacts) -> i32 {
     let Some(dir) = &args.out_dir else {
-        print!("{}", out.asl);
-        return common::EXIT_OK;
+        return common::print_stdout(&out.asl);
     };
     if let Err(e) = std::fs::create_dir_all(dir) {
-        eprintln!("error: cannot create {}: {e}", dir.display());
+        common::print_stderr(&format!("error: cannot create {}: {e}\n", dir.display()));
         return common::EXIT_USAGE;
     }
     for emit in &args.emit {
@@ -151,7 +170,7 @@ fn write_outputs(args: &Args, out: &Artifacts) -> i32 {
         let Some(text) = text else { continue };
         let path = dir.join(format!("{}.{suffix}.json", out.flow_name));
         if let Err(e) = std::fs::write(&path, text) {
-            eprintln!("error: cannot write {}: {e}", path.display());
+            common::print_stderr(&format!("error: cannot write {}: {e}\n", path.display()));
             return common::EXIT_USAGE;
         }
     }

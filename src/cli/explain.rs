@@ -13,25 +13,25 @@ pub struct Args {
 pub fn run(args: Args) -> i32 {
     let codes = flowc::diagnostics::all_codes();
     let Some(code) = args.code else {
-        for c in &codes {
-            println!("{}  {}", c.code, c.title);
-        }
-        return common::EXIT_OK;
+        let list: String = codes
+            .iter()
+            .map(|c| format!("{}  {}\n", c.code, c.title))
+            .collect();
+        return common::print_stdout(&list);
     };
     let wanted = code.trim_start_matches("flowc::").to_ascii_uppercase();
     match codes.iter().find(|c| c.code == wanted) {
-        Some(c) => {
-            println!(
-                "flowc::{}: {}\n\n{}\n\nExample:\n\n{}",
-                c.code,
-                c.title,
-                c.explanation,
-                indent(c.example)
-            );
-            common::EXIT_OK
-        }
+        Some(c) => common::print_stdout(&format!(
+            "flowc::{}: {}\n\n{}\n\nExample:\n\n{}\n",
+            c.code,
+            c.title,
+            c.explanation,
+            indent(c.example)
+        )),
         None => {
-            eprintln!("error: no diagnostic code `{code}`; `flowc explain` lists them all");
+            common::print_stderr(&format!(
+                "error: no diagnostic code `{code}`; `flowc explain` lists them all\n"
+            ));
             common::EXIT_USAGE
         }
     }

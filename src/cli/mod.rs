@@ -8,6 +8,8 @@ pub mod deploy;
 pub mod explain;
 pub mod interpret;
 pub mod runs;
+pub mod show;
+pub mod task;
 pub mod terminate;
 pub mod trigger;
 pub mod why;
@@ -30,7 +32,7 @@ pub enum Command {
     Check(check::Args),
     /// Compile a flow to ASL, EventBridge rules and IAM policy JSON.
     Compile(compile::Args),
-    /// Run a state machine (or, later, a flow) locally on the embedded ASL engine.
+    /// Run a flow (or a state machine with `--asl`) locally on the embedded ASL engine.
     Interpret(interpret::Args),
     /// Describe a diagnostic code, with an example.
     Explain(explain::Args),
@@ -46,6 +48,10 @@ pub enum Command {
     Delete(delete::Args),
     /// Explain why a run failed, and how to resume it locally.
     Why(why::Args),
+    /// Run one task of a flow run (what each compiled AWS Batch job runs).
+    Task(task::Args),
+    /// Print a local run's tasks, or one task's artifacts and log.
+    Show(show::Args),
 }
 
 /// Runs the subcommand; returns the process exit code.
@@ -61,5 +67,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Terminate(a) => terminate::run(a),
         Command::Delete(a) => delete::run(a),
         Command::Why(a) => why::run(a),
+        Command::Task(a) => task::run(a),
+        Command::Show(a) => show::run(a),
     }
 }

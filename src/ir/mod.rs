@@ -96,13 +96,7 @@ pub struct Param {
 }
 
 fn ser_type<S: serde::Serializer>(t: &ParamType, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(match t {
-        ParamType::Str => "str",
-        ParamType::Int => "int",
-        ParamType::Float => "float",
-        ParamType::Bool => "bool",
-        ParamType::Json => "json",
-    })
+    s.serialize_str(t.as_str())
 }
 
 /// A step.

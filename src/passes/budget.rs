@@ -13,6 +13,7 @@ use crate::diagnostics::{CodeInfo, Diagnostic};
 use crate::ir::{self, MapMode, StepId};
 use crate::options::CompileOptions;
 use crate::passes::lower::{self, Lowered, THROTTLE_MAX_ATTEMPTS};
+use crate::span::{Origin, Span, Spanned};
 use std::collections::BTreeMap;
 
 /// Codes raised by budget (E05xx, W05xx).
@@ -248,13 +249,16 @@ fn initial_kinds(flow: &ir::Flow, diags: &mut Vec<Diagnostic>) -> BTreeMap<StepI
     kinds
 }
 
-fn unbounded_inline(step: &ir::Step) -> Diagnostic {
-    let span = step
-        .decorators
+/// The span of a foreach step's `@foreach` decorator, or of the step's name without one.
+fn foreach_span(step: &ir::Step) -> Span {
+    step.decorators
         .foreach
         .as_ref()
-        .map(|f| f.span)
-        .unwrap_or(step.span);
+        .map_or(step.span, |f| f.span)
+}
+
+fn unbounded_inline(step: &ir::Step) -> Diagnostic {
+    let span = foreach_span(step);
     Diagnostic::error("E0505", format!("inline foreach `{}` has no max_items", step.name))
         .with_primary(span, "mode=\"inline\" needs a declared width")
         .with_secondary(step.span, "the foreach splits here")
@@ -310,7 +314,7 @@ fn executions(flow: &ir::Flow, kinds: &BTreeMap<StepId, Kind>) -> Vec<Exec> {
     let root = counter.region(start, None);
     out.push(Exec {
         owner: None,
-        events: events::EXECUTION + events::PRELUDE + root.events,
+        events: (events::EXECUTION + events::PRELUDE).saturating_add(root.events),
         inline_maps: root.inline_maps,
     });
     out.extend(counter.children);
@@ -459,18 +463,13 @@ fn report_over_budget(
             });
         let msg = format!(
             "{whose} may record {} history events, above the Step Functions quota of 25,000",
-            e.events
+            thousands(e.events)
         );
         let d = match widest {
             Some(id) => {
                 blamed.push(id);
                 let step = flow.step(id);
-                let span = step
-                    .decorators
-                    .foreach
-                    .as_ref()
-                    .map(|f| f.span)
-                    .unwrap_or(step.span);
+                let span = foreach_span(step);
                 Diagnostic::error("E0504", msg)
                     .with_primary(span, "this inline foreach runs every item in the same execution history")
                     .with_help("use mode=\"distributed\" (each item then gets its own execution) or lower max_items")
@@ -511,12 +510,7 @@ fn warn_wide_inline(
         if let Kind::Inline { width, .. } = kind {
             if *width > INLINE_MAP_CONCURRENCY {
                 let step = flow.step(*id);
-                let span = step
-                    .decorators
-                    .foreach
-                    .as_ref()
-                    .map(|f| f.span)
-                    .unwrap_or(step.span);
+                let span = foreach_span(step);
                 diags.push(
                     Diagnostic::warning(
                         "W0501",
@@ -629,10 +623,27 @@ pub fn check_definition(
         let mut d = Diagnostic::error("E0503", format!("the AWS Batch container overrides of step `{}` may reach {} characters, above the limit of 8,192", step.name, thousands(o.chars as u64)))
             .with_primary(step.span, "this step's job")
             .with_help("shorten the @environment values or move them into a file of the code package");
-        if let Some(env) = &step.decorators.environment {
-            d = d.with_secondary(env.span, "environment variables set here");
+        if let Some((span, label)) = step.decorators.environment.as_ref().and_then(env_head) {
+            d = d.with_secondary(span, label);
         }
         diags.push(d);
+    }
+}
+
+/// The start of an `@environment` decorator (its name, or the `with` keyword that brings
+/// it) with a label: the whole decorator would underline every value, thousands of
+/// characters in the case E0503 reports. `None` for `--with`, which has no source span.
+fn env_head(env: &Spanned<ir::Environment>) -> Option<(Span, &'static str)> {
+    match env.origin {
+        Origin::Own => Some((
+            env.span.sub(0, "@environment".len()),
+            "environment variables set here",
+        )),
+        Origin::With => Some((
+            env.span.sub(0, "with".len()),
+            "environment variables set here for every step",
+        )),
+        Origin::CommandLine => None,
     }
 }
 

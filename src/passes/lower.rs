@@ -120,17 +120,29 @@ impl Datastore {
 
 /// Name of the AWS Batch job definition used by steps with their own `@batch(image)`,
 /// `@batch(iam_role)` or `@resources(shared_memory)` (which job overrides cannot change):
-/// `flowc-<flow>-<first 10 hex digits of SHA-256 of "image\nrole\nshm">`. Deterministic, so
-/// the deploy step registers the same name.
+/// `<prefix>-<flow>-<first 10 hex digits of SHA-256 of "image\nrole\nshm">`, where the prefix
+/// is the `@project` name or `flowc`, cut to AWS Batch's 128 characters. Deterministic, so the
+/// deploy step registers the same name.
 pub fn job_definition_name(
-    flow: &str,
+    flow: &ir::Flow,
     image: &str,
     role: &str,
     shared_memory: Option<u64>,
 ) -> String {
     let shm = shared_memory.map(|m| m.to_string()).unwrap_or_default();
     let digest = Sha256::digest(format!("{image}\n{role}\n{shm}").as_bytes());
-    format!("flowc-{flow}-{}", &hex::encode(digest)[..10])
+    let hash = &hex::encode(digest)[..10];
+    let prefix = flow
+        .decorators
+        .project
+        .as_ref()
+        .map(|p| p.value.name.as_str())
+        .unwrap_or("flowc");
+    let head: String = format!("{prefix}-{}", flow.name)
+        .chars()
+        .take(128 - 11)
+        .collect();
+    format!("{head}-{hash}")
 }
 
 /// Generated state names use `-`, which step names (identifiers) cannot contain, so they
@@ -351,7 +363,7 @@ impl Lowerer<'_> {
     /// The Task writing the merged parameters to `RUNS/<run>/parameters.json`; its result is
     /// replaced by the references-only state `{"run_id": …}`.
     fn save_parameters(&self, first_step: &str) -> asl::Task {
-        let key = self.format(&[
+        let key = format_call(&[
             Part::Lit(self.store.runs_prefix(&self.flow.name) + "/"),
             Part::Arg("$$.Execution.Name"),
             Part::Lit("/parameters.json".into()),
@@ -614,7 +626,7 @@ impl Lowerer<'_> {
         let role = role
             .or_else(|| self.opts.deploy.job_role.clone())
             .unwrap_or_default();
-        job_definition_name(&self.flow.name, &image, &role, shm)
+        job_definition_name(self.flow, &image, &role, shm)
     }
 
     // ---- split, foreach, switch ------------------------------------------------------------
@@ -802,14 +814,14 @@ impl Lowerer<'_> {
             ir::Transition::Switch { on, .. } => on.name().to_string(),
             _ => String::new(),
         };
-        let text = format!(
-            "step {name}: switch value {{}} of `{on}` matches no case (cases: {})",
-            names.join(", ")
-        );
-        let cause = format!(
-            "States.Format({}, States.JsonToString($.switch.value))",
-            quote_template(&text)
-        );
+        let cause = format_call(&[
+            Part::Lit(format!("step {name}: switch value ")),
+            Part::Arg("States.JsonToString($.switch.value)"),
+            Part::Lit(format!(
+                " of `{on}` matches no case (cases: {})",
+                names.join(", ")
+            )),
+        ]);
         let fail = asl::Fail {
             comment: None,
             error: "flowc.UnknownSwitchValue".into(),
@@ -875,42 +887,31 @@ impl Lowerer<'_> {
             parts.extend([Part::Arg("$.index"), Part::Lit("/".into())]);
         }
         parts.push(Part::Lit(file.into()));
-        self.format(&parts)
+        format_call(&parts)
     }
+}
 
-    fn format(&self, parts: &[Part]) -> String {
-        let mut template = String::new();
-        let mut args = vec![];
-        for p in parts {
-            match p {
-                Part::Lit(text) => template.push_str(text),
-                Part::Arg(path) => {
-                    template.push_str("{}");
-                    args.push(*path);
-                }
+/// `States.Format('template', args…)` from literal text (escaped, so that `{}` or `'` in a
+/// datastore prefix or a case value stays literal) and arguments (each a `{}`).
+fn format_call(parts: &[Part]) -> String {
+    let mut template = String::new();
+    let mut args = vec![];
+    for p in parts {
+        match p {
+            Part::Lit(text) => template.push_str(&asl::intrinsic_escape(text)),
+            Part::Arg(path) => {
+                template.push_str("{}");
+                args.push(*path);
             }
         }
-        format!(
-            "States.Format({}, {})",
-            quote_template(&template),
-            args.join(", ")
-        )
     }
+    format!("States.Format('{template}', {})", args.join(", "))
 }
 
 /// A piece of a `States.Format` call: literal text or a path argument.
 enum Part {
     Lit(String),
     Arg(&'static str),
-}
-
-/// Quotes a `States.Format` template: like [`intrinsic_string`] but keeps `{}` placeholders.
-fn quote_template(template: &str) -> String {
-    let pieces: Vec<String> = template
-        .split("{}")
-        .map(|p| intrinsic_string(p).trim_matches('\'').to_string())
-        .collect();
-    format!("'{}'", pieces.join("{}"))
 }
 
 /// Names of the parameter states, all prefixed `flowc-`.
@@ -1079,17 +1080,37 @@ mod tests {
     }
 
     #[test]
-    fn template_quoting_keeps_placeholders() {
-        assert_eq!(quote_template("a{}b'c"), r"'a{}b\'c'");
+    fn format_call_keeps_placeholders_and_escapes_literal_text() {
+        let call = format_call(&[
+            Part::Lit("a{}b'c/".into()),
+            Part::Arg("$.x"),
+            Part::Lit("'".into()),
+        ]);
+        assert_eq!(call, r"States.Format('a\{\}b\'c/{}\'', $.x)");
     }
 
     #[test]
     fn job_definition_name_is_stable_and_distinct() {
-        let a = job_definition_name("F", "img:1", "", None);
-        assert_eq!(a, job_definition_name("F", "img:1", "", None));
-        assert_ne!(a, job_definition_name("F", "img:2", "", None));
-        assert_ne!(a, job_definition_name("F", "img:1", "", Some(64)));
+        let mut f = ir::Flow {
+            name: "F".into(),
+            name_span: Span::default(),
+            params: vec![],
+            steps: vec![],
+            decorators: Default::default(),
+        };
+        let a = job_definition_name(&f, "img:1", "", None);
+        assert_eq!(a, job_definition_name(&f, "img:1", "", None));
+        assert_ne!(a, job_definition_name(&f, "img:2", "", None));
+        assert_ne!(a, job_definition_name(&f, "img:1", "", Some(64)));
         assert!(a.starts_with("flowc-F-") && a.len() == "flowc-F-".len() + 10);
+        let project = ir::Project {
+            name: "ranking".into(),
+        };
+        f.decorators.project = Some(crate::span::Spanned::own(project, Span::default()));
+        let b = job_definition_name(&f, "img:1", "", None);
+        assert_eq!(b, format!("ranking-F-{}", &a["flowc-F-".len()..]));
+        f.name = "x".repeat(200);
+        assert_eq!(job_definition_name(&f, "img:1", "", None).len(), 128);
     }
 
     #[test]

@@ -116,7 +116,7 @@ table of the language spec). Check the spelling.",
         example: "@retry(times=\"2\")",
         explanation: "Each decorator argument has a type: counts and sizes are non-negative \
 integers, `cpu` and `backoff` numbers, `minutes_between_retries` a non-negative number, names \
-and images strings, `jitter` and `hourly` booleans, `event` an object, `vars` an object of \
+and images non-empty strings, `jitter` and `hourly` booleans, `event` an object, `vars` an object of \
 strings.",
     },
     CodeInfo {
@@ -195,6 +195,15 @@ parallel branch.",
         explanation: "Names in `@environment(vars=…)` are `[A-Za-z_][A-Za-z0-9_]*` and do not \
 start with `FLOW_` (the variables of the runtime contract, such as `FLOW_INPUT`) or `AWS_BATCH` \
 (reserved by AWS Batch).",
+    },
+    CodeInfo {
+        code: "E0226",
+        title: "invalid EventBridge event pattern",
+        example: "@trigger(event={\"source\": \"aws.s3\"})",
+        explanation: "`@trigger(event=…)` is an Amazon EventBridge event pattern: a non-empty \
+object whose fields hold either a nested non-empty object or an array of one or more values to \
+match (\"The value of each field in an event pattern is an array containing one or more \
+values\", EventBridge user guide). `PutRule` rejects anything else, so flowc does too.",
     },
 ];
 
@@ -342,7 +351,7 @@ impl Resolver<'_> {
                 | (ParamType::Bool, LiteralKind::Bool(_))
         );
         if !ok {
-            let ty = type_name(p.ty.name);
+            let ty = p.ty.name.as_str();
             let mut diag = Diagnostic::error(
                 "E0209",
                 format!(
@@ -411,6 +420,7 @@ impl Resolver<'_> {
                         origin: Origin::Own,
                         span: dec.span,
                     },
+                    dec,
                 );
             }
         }
@@ -475,7 +485,7 @@ impl Resolver<'_> {
             site
         };
         if let Some(d) = self.step_deco(dec, spec, site) {
-            decorators::store_step(set, d, stored_site);
+            decorators::store_step(set, d, stored_site, dec);
         }
     }
 
@@ -532,7 +542,8 @@ impl Resolver<'_> {
         let where_ = match site.origin {
             Origin::Own => "on a step",
             Origin::With => "in `with`",
-            Origin::CommandLine => "in `--with`",
+            // `site.primary` adds "(in a `--with` option)".
+            Origin::CommandLine => "on steps",
         };
         let d = Diagnostic::error(
             "E0219",
@@ -760,10 +771,10 @@ impl Resolver<'_> {
             } else {
                 ("E0211", "a switch")
             };
-            let need = type_name(ty);
+            let need = ty.as_str();
             let d = Diagnostic::error(
                 code,
-                format!("{what} needs a `{need}` value, but parameter `{}` is `{}`", p.name, type_name(p.ty)),
+                format!("{what} needs a `{need}` value, but parameter `{}` is `{}`", p.name, p.ty.as_str()),
             )
             .with_primary(name.span, format!("`{}` is not `{need}`", p.name))
             .with_secondary(p.span, "parameter declared here")
@@ -775,16 +786,5 @@ impl Resolver<'_> {
             self.push(d);
         }
         ForeachSource::Param(p.name.clone())
-    }
-}
-
-/// The spelling of a parameter type.
-fn type_name(t: ParamType) -> &'static str {
-    match t {
-        ParamType::Str => "str",
-        ParamType::Int => "int",
-        ParamType::Float => "float",
-        ParamType::Bool => "bool",
-        ParamType::Json => "json",
     }
 }

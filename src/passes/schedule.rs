@@ -363,6 +363,12 @@ fn unix_help(words: &[(usize, &str)]) -> String {
     let base = "EventBridge cron has 6 fields; add a year field `*` and use `?` for day-of-month \
 or day-of-week";
     let numeric_dow = w[4].bytes().any(|b| b.is_ascii_digit());
+    if w.contains(&"?") {
+        return format!(
+            "EventBridge cron has 6 fields; the year is missing: `{} *`",
+            w.join(" ")
+        );
+    }
     match (w[2], w[4]) {
         (_, "*") => format!("{base}: `{} {} {} {} ? *`", w[0], w[1], w[2], w[3]),
         ("*", dow) if !numeric_dow => format!("{base}: `{} {} ? {} {dow} *`", w[0], w[1], w[3]),
@@ -465,6 +471,11 @@ fn nth_weekday(f: &Field, hash: usize) -> Result<(), Diagnostic> {
             off,
             len,
             "a month has at most 5 of each weekday",
+        )),
+        Err(_) if n_text.is_empty() => Err(f.malformed(
+            "`#` must be followed by the occurrence, a number 1-5".to_string(),
+            hash,
+            1,
         )),
         Err(_) => Err(f.malformed(
             format!("`{n_text}` after `#` is not a number 1-5"),
@@ -592,9 +603,9 @@ fn check_rate(lit: &Literal, diags: &mut Vec<Diagnostic>) {
 }
 
 fn rate(lit: &Literal) -> Result<(), Diagnostic> {
-    let malformed = |msg: String, span: Span| {
+    let malformed = |msg: String, span: Span, label: &str| {
         Diagnostic::error("E0405", msg)
-            .with_primary(span, "not `VALUE UNIT`")
+            .with_primary(span, label)
             .with_help(RATE_HELP)
     };
     let words = words(lit.text);
@@ -602,6 +613,7 @@ fn rate(lit: &Literal) -> Result<(), Diagnostic> {
         return Err(malformed(
             "rate is written with `rate(…)`".into(),
             lit.at(0, lit.text.len()),
+            "",
         )
         .with_help("write only `VALUE UNIT`, e.g. `1 hour`; flowc adds `rate(…)`"));
     }
@@ -610,7 +622,11 @@ fn rate(lit: &Literal) -> Result<(), Diagnostic> {
             "rate expression has {} words, expected 2 (value and unit)",
             words.len()
         );
-        return Err(malformed(msg, lit.at(0, lit.text.len())));
+        return Err(malformed(
+            msg,
+            lit.at(0, lit.text.len()),
+            "not `VALUE UNIT`",
+        ));
     };
     let v_span = lit.at(v_off, v_text.len());
     let u_span = lit.at(u_off, u_text.len());
@@ -620,11 +636,12 @@ fn rate(lit: &Literal) -> Result<(), Diagnostic> {
             return Err(malformed(
                 format!("rate value `{v_text}` is not a positive whole number"),
                 v_span,
+                "value",
             ))
         }
     };
     if !UNITS.contains(&u_text) {
-        let mut d = malformed(format!("`{u_text}` is not a rate unit"), u_span);
+        let mut d = malformed(format!("`{u_text}` is not a rate unit"), u_span, "unit");
         let wanted = UNITS
             .iter()
             .copied()
@@ -817,6 +834,16 @@ mod tests {
     }
 
     #[test]
+    fn hash_without_occurrence_points_at_the_hash() {
+        let d = only(run(ScheduleKind::Cron(lit("0 10 ? * MON# *")), None));
+        assert_eq!(
+            d.message,
+            "`#` must be followed by the occurrence, a number 1-5"
+        );
+        assert_eq!(summary(vec![d]), vec![("E0402", 12, 13)]);
+    }
+
+    #[test]
     fn misspelt_names_get_a_suggestion() {
         let d = only(run(ScheduleKind::Cron(lit("0 10 ? * MOM *")), None));
         assert_eq!(d.code, "E0402");
@@ -840,7 +867,7 @@ mod tests {
         assert_eq!(cron("0 10 ? * 3#0 *"), vec![("E0403", 11, 12)]);
         assert_eq!(cron("0 10 ? * 9#1 *"), vec![("E0403", 9, 10)]);
         assert_eq!(cron("0 10 ? * 3#1,6#3 *"), vec![("E0402", 9, 16)]);
-        assert_eq!(cron("0 10 ? * 3# *"), vec![("E0402", 11, 12)]);
+        assert_eq!(cron("0 10 ? * 3# *"), vec![("E0402", 10, 11)]);
     }
 
     #[test]
@@ -907,6 +934,8 @@ mod tests {
         assert!(help("0 10 * * MON-FRI").ends_with(": `0 10 ? * MON-FRI *`"));
         assert!(help("0 10 * * 1-5").contains("1-7 from Sunday (Unix cron: 0-6)"));
         assert!(help("0 10 1 * MON").ends_with("day-of-month or day-of-week"));
+        assert!(help("0 10 * * ?").ends_with("the year is missing: `0 10 * * ? *`"));
+        assert!(help("0 10 ? * *").ends_with("the year is missing: `0 10 ? * * *`"));
     }
 
     #[test]

@@ -106,7 +106,9 @@ on the step with that `next`. (Given in `with` or `--with`, it applies to foreac
         title: "decorator argument out of range",
         example: "@retry(times=20)",
         explanation: "Allowed ranges: `@retry` `times` 0 to 10, `backoff` ≥ 1.0 (ASL \
-`BackoffRate`), `max_delay_seconds` > 0; `@timeout` total > 0 seconds; `cpu` > 0; `memory` ≥ 4 \
+`BackoffRate`), `minutes_between_retries` at most 1,666,666 (ASL `IntervalSeconds` ≤ \
+99,999,999), `max_delay_seconds` 1 to 31,622,400 (ASL `MaxDelaySeconds`); `@timeout` total \
+1 to 99,999,999 seconds (ASL `TimeoutSeconds`); `cpu` > 0; `memory` ≥ 4 \
 MiB (AWS Batch minimum); `shared_memory` > 0; `@foreach` `max_concurrency` ≥ 1 (ASL reads 0 as \
 unlimited, which flowc does not allow to be written by accident) and `max_items` ≥ 1.",
     },
@@ -116,6 +118,14 @@ unlimited, which flowc does not allow to be written by accident) and `max_items`
         example: "param items: json = {\"a\": 1}\nstep start { run \"x\" next body foreach items }",
         explanation: "A foreach runs its body once per element of a JSON array, so a `json` \
 parameter used by a foreach must default to a list.",
+    },
+    CodeInfo {
+        code: "E0313",
+        title: "splits and foreaches nested too deeply",
+        example: "step s1 { … next s2 foreach xs }   # … 17 levels of split or foreach inside each other",
+        explanation: "Splits and foreaches may nest at most 16 levels deep. Each level becomes an \
+ASL `Parallel` branch or a Map `ItemProcessor`; deeper definitions exceed the JSON nesting that \
+tools reading the state machine accept. Move the inner part into a flow of its own.",
     },
     CodeInfo {
         code: "W0301",
@@ -304,6 +314,7 @@ fn joins(flow: &mut ir::Flow, graph: &Graph, diags: &mut Vec<Diagnostic>) {
     };
     let (order, _) = graph.dfs(start);
     let ipdom = graph.post_dominators(&order);
+    let errors_before = diags.len();
     for i in 0..flow.steps.len() {
         if let Transition::Split { targets, .. } = &flow.steps[i].next {
             let joined = split_join(flow, graph, &ipdom, StepId(i as u32), targets, diags);
@@ -320,6 +331,62 @@ fn joins(flow: &mut ir::Flow, graph: &Graph, diags: &mut Vec<Diagnostic>) {
             }
         }
     }
+    if diags.len() == errors_before {
+        nesting(flow, &order, diags);
+    }
+}
+
+/// The flowc limit on splits and foreaches nested inside one another. Each level nests an ASL
+/// `Parallel` branch or `ItemProcessor` (up to four JSON levels); 16 levels keep the definition
+/// within the 128-level nesting that JSON readers such as serde_json accept, and the
+/// compiler's recursion bounded.
+pub const MAX_NESTING: usize = 16;
+
+/// E0313 for the first split or foreach (in graph order) nested deeper than [`MAX_NESTING`].
+/// Needs the joins filled in; `post_order` is the DFS post-order from `start` of the acyclic
+/// graph.
+fn nesting(flow: &ir::Flow, post_order: &[StepId], diags: &mut Vec<Diagnostic>) {
+    let mut depth = vec![0usize; flow.steps.len()];
+    let mut is_join = vec![false; flow.steps.len()];
+    for &n in post_order.iter().rev() {
+        let d = depth[n.index()];
+        let (inner, join) = match &flow.step(n).next {
+            Transition::Split { targets, join } => (targets.clone(), *join),
+            Transition::Foreach { body, join, .. } => (vec![*body], *join),
+            t => {
+                for s in graph::successors(t) {
+                    if !is_join[s.index()] {
+                        depth[s.index()] = d;
+                    }
+                }
+                continue;
+            }
+        };
+        if d == MAX_NESTING {
+            diags.push(too_deep(flow, n));
+            return;
+        }
+        for s in inner {
+            depth[s.index()] = d + 1;
+        }
+        if let Some(j) = join {
+            depth[j.index()] = d;
+            is_join[j.index()] = true;
+        }
+    }
+}
+
+fn too_deep(flow: &ir::Flow, at: StepId) -> Diagnostic {
+    let step = flow.step(at);
+    Diagnostic::error(
+        "E0313",
+        format!(
+            "step `{}` nests a split or foreach more than {MAX_NESTING} levels deep",
+            step.name
+        ),
+    )
+    .with_primary(step.span, format!("level {} of nesting", MAX_NESTING + 1))
+    .with_help("move the inner part into a flow of its own, or flatten some of the levels")
 }
 
 /// Why a block has no step after it.
@@ -604,6 +671,13 @@ fn foreach_placement(flow: &mut ir::Flow, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// ASL maximum of `TimeoutSeconds` and of a retrier's `IntervalSeconds` (AWS Step Functions
+/// developer guide, "Task" and "Handling errors": 99,999,999).
+const ASL_MAX_SECONDS: u64 = 99_999_999;
+/// ASL bound of a retrier's `MaxDelaySeconds`: "greater than 0 and less than 31622401" (AWS
+/// Step Functions developer guide, "Handling errors").
+const ASL_MAX_DELAY_SECONDS: u64 = 31_622_400;
+
 /// E0311 for decorator values out of range, once per written decorator.
 fn ranges(flow: &ir::Flow, diags: &mut Vec<Diagnostic>) {
     let mut seen: HashSet<(Span, &'static str)> = HashSet::new();
@@ -669,9 +743,10 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
             }
         };
     if let Some(r) = &d.retry {
-        let (s, v) = ((r.span, r.origin), &r.value);
+        let v = &r.value;
+        let at = |arg: &str| (r.arg_span(arg), r.origin);
         check(
-            s,
+            at("times"),
             v.times > 10,
             "`times` of `@retry`",
             format!("between 0 and 10, not {}", v.times),
@@ -680,19 +755,28 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
         let backoff_help =
             "ASL `BackoffRate` is at least 1.0: the wait never shrinks between retries";
         check(
-            s,
+            at("backoff"),
             v.backoff < 1.0,
             "`backoff` of `@retry`",
             format!("at least 1.0, not {}", v.backoff),
             Some(backoff_help),
         );
-        let zero_delay = v.max_delay.is_some_and(|m| m.0 == 0);
         check(
-            s,
-            zero_delay,
+            at("minutes_between_retries"),
+            v.interval.0 > ASL_MAX_SECONDS,
+            "`minutes_between_retries` of `@retry`",
+            "at most 1,666,666 (99,999,999 seconds)".into(),
+            Some("ASL `IntervalSeconds` is at most 99,999,999"),
+        );
+        let bad_delay = v
+            .max_delay
+            .is_some_and(|m| m.0 == 0 || m.0 > ASL_MAX_DELAY_SECONDS);
+        check(
+            at("max_delay_seconds"),
+            bad_delay,
             "`max_delay_seconds` of `@retry`",
-            "more than 0".into(),
-            None,
+            "between 1 and 31,622,400".into(),
+            Some("ASL `MaxDelaySeconds` is more than 0 and less than 31,622,401"),
         );
     }
     if let Some(t) = &d.timeout {
@@ -705,11 +789,19 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
             "more than 0 seconds".into(),
             help,
         );
+        check(
+            (t.span, t.origin),
+            t.value.total.0 > ASL_MAX_SECONDS,
+            "the total of `@timeout`",
+            "at most 99,999,999 seconds (about 3 years)".into(),
+            Some("ASL `TimeoutSeconds` is at most 99,999,999"),
+        );
     }
     if let Some(r) = &d.resources {
-        let (s, v) = ((r.span, r.origin), &r.value);
+        let v = &r.value;
+        let at = |arg: &str| (r.arg_span(arg), r.origin);
         check(
-            s,
+            at("cpu"),
             v.cpu <= 0.0,
             "`cpu` of `@resources`",
             format!("more than 0, not {}", v.cpu),
@@ -717,7 +809,7 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
         );
         let mem_help = Some("memory is in MiB; AWS Batch needs at least 4 MiB");
         check(
-            s,
+            at("memory"),
             v.memory.0 < 4,
             "`memory` of `@resources`",
             format!("at least 4 MiB, not {}", v.memory.0),
@@ -725,7 +817,7 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
         );
         let zero_shm = v.shared_memory.is_some_and(|m| m.0 == 0);
         check(
-            s,
+            at("shared_memory"),
             zero_shm,
             "`shared_memory` of `@resources`",
             "more than 0 MiB".into(),
@@ -733,10 +825,11 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
         );
     }
     if let Some(b) = &d.batch {
-        let (s, v) = ((b.span, b.origin), &b.value);
+        let v = &b.value;
+        let at = |arg: &str| (b.arg_span(arg), b.origin);
         if let Some(cpu) = v.cpu {
             check(
-                s,
+                at("cpu"),
                 cpu <= 0.0,
                 "`cpu` of `@batch`",
                 format!("more than 0, not {cpu}"),
@@ -746,7 +839,7 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
         if let Some(mem) = v.memory {
             let mem_help = Some("memory is in MiB; AWS Batch needs at least 4 MiB");
             check(
-                s,
+                at("memory"),
                 mem.0 < 4,
                 "`memory` of `@batch`",
                 format!("at least 4 MiB, not {}", mem.0),
@@ -755,13 +848,14 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
         }
     }
     if let Some(f) = &d.foreach {
-        let (s, v) = ((f.span, f.origin), &f.value);
+        let v = &f.value;
+        let at = |arg: &str| (f.arg_span(arg), f.origin);
         let conc_help = Some(
             "ASL reads `MaxConcurrency: 0` as unlimited; write a bound, or leave it out to use \
              `--max-workers` (100 by default)",
         );
         check(
-            s,
+            at("max_concurrency"),
             v.max_concurrency == Some(0),
             "`max_concurrency` of `@foreach`",
             "at least 1".into(),
@@ -769,7 +863,7 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
         );
         let items_help = Some("`max_items` is the declared upper bound of the number of items");
         check(
-            s,
+            at("max_items"),
             v.max_items == Some(0),
             "`max_items` of `@foreach`",
             "at least 1".into(),

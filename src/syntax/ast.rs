@@ -68,6 +68,28 @@ pub enum TypeName {
     Json,
 }
 
+impl TypeName {
+    /// The five types in the spec's order.
+    pub const ALL: [TypeName; 5] = [
+        TypeName::Str,
+        TypeName::Int,
+        TypeName::Float,
+        TypeName::Bool,
+        TypeName::Json,
+    ];
+
+    /// The type as written in source: `str`, `int`, `float`, `bool` or `json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TypeName::Str => "str",
+            TypeName::Int => "int",
+            TypeName::Float => "float",
+            TypeName::Bool => "bool",
+            TypeName::Json => "json",
+        }
+    }
+}
+
 /// A type written in a `param` declaration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TypeAnnotation {

@@ -231,18 +231,14 @@ impl Builder {
 
     /// A parameter type; an unknown one is reported (E0107) and read as `json`.
     fn type_name(&mut self, pair: &Pair<'_, Rule>) -> ast::TypeAnnotation {
-        const TYPES: [(&str, ast::TypeName); 5] = [
-            ("str", ast::TypeName::Str),
-            ("int", ast::TypeName::Int),
-            ("float", ast::TypeName::Float),
-            ("bool", ast::TypeName::Bool),
-            ("json", ast::TypeName::Json),
-        ];
         let (text, span) = (pair.as_str(), span(pair));
-        if let Some((_, name)) = TYPES.iter().find(|(t, _)| *t == text) {
-            return ast::TypeAnnotation { name: *name, span };
+        if let Some(name) = ast::TypeName::ALL.into_iter().find(|t| t.as_str() == text) {
+            return ast::TypeAnnotation { name, span };
         }
-        let help = match crate::diagnostics::suggest(text, TYPES.iter().map(|(t, _)| *t)) {
+        let help = match crate::diagnostics::suggest(
+            text,
+            ast::TypeName::ALL.map(ast::TypeName::as_str),
+        ) {
             Some(close) => format!("a type with a similar name exists: `{close}`"),
             None => "the types are `str`, `int`, `float`, `bool` and `json`".to_string(),
         };

@@ -25,8 +25,14 @@ enum Ty {
     Bool,
     /// A string.
     Str,
+    /// A string with a non-blank character (names AWS rejects when empty: image, queue,
+    /// role, artifact).
+    Name,
     /// An integer ≥ 0.
     Count,
+    /// An integer from 0 to `u32::MAX` (retry counts, GPUs, concurrency: stored as `u32`,
+    /// so a larger value would otherwise be clamped without a word).
+    Count32,
     /// Any number (integer or not); ranges are checked by validate.
     Number,
     /// A number ≥ 0 (integer or not).
@@ -43,7 +49,8 @@ impl Ty {
         match self {
             Ty::Bool => "a boolean",
             Ty::Str => "a string",
-            Ty::Count => "a non-negative integer",
+            Ty::Name => "a non-empty string",
+            Ty::Count | Ty::Count32 => "a non-negative integer",
             Ty::Number => "a number",
             Ty::Duration => "a non-negative number",
             Ty::Object => "an object",
@@ -55,7 +62,9 @@ impl Ty {
     fn accepts(self, lit: &ast::Literal) -> bool {
         match (self, &lit.kind) {
             (Ty::Bool, LiteralKind::Bool(_)) | (Ty::Str, LiteralKind::String(_)) => true,
+            (Ty::Name, LiteralKind::String(s)) => !s.trim().is_empty(),
             (Ty::Count, LiteralKind::Int(i)) => *i >= 0,
+            (Ty::Count32, LiteralKind::Int(i)) => u32::try_from(*i).is_ok(),
             (Ty::Number, LiteralKind::Int(_) | LiteralKind::Float(_)) => true,
             (Ty::Duration, LiteralKind::Int(i)) => *i >= 0,
             (Ty::Duration, LiteralKind::Float(f)) => *f >= 0.0,
@@ -84,7 +93,7 @@ pub(super) const SPECS: &[Spec] = &[
         name: "retry",
         place: Place::Step,
         args: &[
-            ("times", Ty::Count),
+            ("times", Ty::Count32),
             ("minutes_between_retries", Ty::Duration),
             ("backoff", Ty::Number),
             ("max_delay_seconds", Ty::Count),
@@ -95,7 +104,7 @@ pub(super) const SPECS: &[Spec] = &[
     Spec {
         name: "catch",
         place: Place::Step,
-        args: &[("var", Ty::Str)],
+        args: &[("var", Ty::Name)],
         required: &[],
     },
     Spec {
@@ -114,7 +123,7 @@ pub(super) const SPECS: &[Spec] = &[
         args: &[
             ("cpu", Ty::Number),
             ("memory", Ty::Count),
-            ("gpu", Ty::Count),
+            ("gpu", Ty::Count32),
             ("shared_memory", Ty::Count),
         ],
         required: &[],
@@ -123,12 +132,12 @@ pub(super) const SPECS: &[Spec] = &[
         name: "batch",
         place: Place::Step,
         args: &[
-            ("image", Ty::Str),
-            ("queue", Ty::Str),
-            ("iam_role", Ty::Str),
+            ("image", Ty::Name),
+            ("queue", Ty::Name),
+            ("iam_role", Ty::Name),
             ("cpu", Ty::Number),
             ("memory", Ty::Count),
-            ("gpu", Ty::Count),
+            ("gpu", Ty::Count32),
         ],
         required: &[],
     },
@@ -142,7 +151,7 @@ pub(super) const SPECS: &[Spec] = &[
         name: "foreach",
         place: Place::Step,
         args: &[
-            ("max_concurrency", Ty::Count),
+            ("max_concurrency", Ty::Count32),
             ("max_items", Ty::Count),
             ("mode", Ty::Str),
         ],
@@ -219,12 +228,21 @@ impl Site {
         }
     }
 
-    /// Wraps `value` with this site's span and origin.
-    fn spanned<T>(self, value: T) -> Spanned<T> {
+    /// Wraps `value` with this site's span and origin, and the spans of `dec`'s arguments.
+    fn spanned<T>(self, value: T, dec: &ast::Decorator) -> Spanned<T> {
+        let args = match self.origin {
+            Origin::Own => dec
+                .args
+                .iter()
+                .map(|a| (a.name.name.clone(), a.value.span))
+                .collect(),
+            Origin::With | Origin::CommandLine => vec![],
+        };
         Spanned {
             value,
             span: self.span,
             origin: self.origin,
+            args,
         }
     }
 }
@@ -246,9 +264,9 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// A `Ty::Count32` argument (checked to fit, so never clamped).
     fn count32(&self, name: &str) -> Option<u32> {
-        self.count(name)
-            .map(|c| u32::try_from(c).unwrap_or(u32::MAX))
+        self.count(name).and_then(|c| u32::try_from(c).ok())
     }
 
     fn number(&self, name: &str) -> Option<f64> {
@@ -299,31 +317,43 @@ pub(super) enum FlowDeco {
 
 /// Stores `deco` into `set` (the slot of its kind), returning false when the slot was
 /// already taken.
-pub(super) fn store_step(set: &mut ir::StepDecorators, deco: StepDeco, site: Site) -> bool {
-    fn put<T>(slot: &mut Option<Spanned<T>>, v: T, site: Site) -> bool {
-        let free = slot.is_none();
-        if free {
-            *slot = Some(site.spanned(v));
-        }
-        free
-    }
+pub(super) fn store_step(
+    set: &mut ir::StepDecorators,
+    deco: StepDeco,
+    site: Site,
+    dec: &ast::Decorator,
+) -> bool {
     match deco {
-        StepDeco::Retry(v) => put(&mut set.retry, v, site),
-        StepDeco::Catch(v) => put(&mut set.catch, v, site),
-        StepDeco::Timeout(v) => put(&mut set.timeout, v, site),
-        StepDeco::Resources(v) => put(&mut set.resources, v, site),
-        StepDeco::Batch(v) => put(&mut set.batch, v, site),
-        StepDeco::Environment(v) => put(&mut set.environment, v, site),
-        StepDeco::Foreach(v) => put(&mut set.foreach, v, site),
+        StepDeco::Retry(v) => put_in(&mut set.retry, site.spanned(v, dec)),
+        StepDeco::Catch(v) => put_in(&mut set.catch, site.spanned(v, dec)),
+        StepDeco::Timeout(v) => put_in(&mut set.timeout, site.spanned(v, dec)),
+        StepDeco::Resources(v) => put_in(&mut set.resources, site.spanned(v, dec)),
+        StepDeco::Batch(v) => put_in(&mut set.batch, site.spanned(v, dec)),
+        StepDeco::Environment(v) => put_in(&mut set.environment, site.spanned(v, dec)),
+        StepDeco::Foreach(v) => put_in(&mut set.foreach, site.spanned(v, dec)),
     }
 }
 
+/// Stores `value` into an empty `slot`; false when the slot was already taken.
+fn put_in<T>(slot: &mut Option<Spanned<T>>, value: Spanned<T>) -> bool {
+    let free = slot.is_none();
+    if free {
+        *slot = Some(value);
+    }
+    free
+}
+
 /// Stores `deco` into the flow decorators.
-pub(super) fn store_flow(set: &mut ir::FlowDecorators, deco: FlowDeco, site: Site) {
+pub(super) fn store_flow(
+    set: &mut ir::FlowDecorators,
+    deco: FlowDeco,
+    site: Site,
+    dec: &ast::Decorator,
+) {
     match deco {
-        FlowDeco::Schedule(v) => set.schedule = Some(site.spanned(v)),
-        FlowDeco::Trigger(v) => set.trigger = Some(site.spanned(v)),
-        FlowDeco::Project(v) => set.project = Some(site.spanned(v)),
+        FlowDeco::Schedule(v) => set.schedule = Some(site.spanned(v, dec)),
+        FlowDeco::Trigger(v) => set.trigger = Some(site.spanned(v, dec)),
+        FlowDeco::Project(v) => set.project = Some(site.spanned(v, dec)),
     }
 }
 
@@ -400,9 +430,13 @@ impl Resolver<'_> {
         let name = &arg.name.name;
         if !ty.accepts(&arg.value) {
             let got = match arg.value.kind {
-                LiteralKind::Int(i) if i < 0 => "a negative integer",
-                LiteralKind::Float(f) if f < 0.0 => "a negative number",
-                _ => arg.value.kind_name(),
+                LiteralKind::Int(i) if i < 0 => "a negative integer".to_string(),
+                LiteralKind::Int(i) if ty == Ty::Count32 => {
+                    format!("{i} (the largest is 4,294,967,295)")
+                }
+                LiteralKind::Float(f) if f < 0.0 => "a negative number".to_string(),
+                LiteralKind::String(ref t) if t.trim().is_empty() => "a blank string".to_string(),
+                _ => arg.value.kind_name().to_string(),
             };
             let msg = format!(
                 "argument `{name}` of `@{}` must be {}, not {got}",
@@ -571,9 +605,13 @@ impl Resolver<'_> {
         let a = self.check_args(dec, spec, site);
         match spec.name {
             "schedule" => self.schedule(dec, &a).map(FlowDeco::Schedule),
-            "trigger" => a
-                .get("event")
-                .map(|e| FlowDeco::Trigger(ir::Trigger { event: e.to_json() })),
+            "trigger" => {
+                let event = a.get("event")?;
+                self.event_pattern(event)?;
+                Some(FlowDeco::Trigger(ir::Trigger {
+                    event: event.to_json(),
+                }))
+            }
             "project" => self.project(&a).map(FlowDeco::Project),
             _ => None,
         }
@@ -659,6 +697,19 @@ impl Resolver<'_> {
         self.push(d.with_help(help));
     }
 
+    /// Checks an EventBridge event pattern (E0226): a non-empty object whose fields hold a
+    /// non-empty object or a non-empty array. `None` when it was reported.
+    fn event_pattern(&mut self, pattern: &ast::Literal) -> Option<()> {
+        let Some((span, message, label)) = pattern_problem(pattern, "") else {
+            return Some(());
+        };
+        let d = Diagnostic::error("E0226", message)
+            .with_primary(span, label)
+            .with_help("an event pattern is an object whose fields hold an array of the values to match or a nested object, e.g. `event={\"source\": [\"aws.s3\"]}`");
+        self.push(d);
+        None
+    }
+
     fn project(&mut self, a: &Args) -> Option<ir::Project> {
         let name = a.string("name")?;
         let valid = !name.is_empty()
@@ -678,6 +729,40 @@ impl Resolver<'_> {
             return None;
         }
         Some(ir::Project { name })
+    }
+}
+
+/// The first problem in event pattern object `lit` (`path` names it in messages, empty for
+/// the whole pattern): its span, message and label; `None` when it is a valid pattern.
+fn pattern_problem(lit: &ast::Literal, path: &str) -> Option<(Span, String, &'static str)> {
+    let whole = path.is_empty();
+    match &lit.kind {
+        LiteralKind::Object(fields) if fields.is_empty() => {
+let message = if whole {
+                "the event pattern of `@trigger` is empty".to_string()
+            } else {
+                format!("{path} of the `@trigger` event pattern is empty")
+            };
+            Some((lit.span, message, "an empty pattern matches nothing"))
+        }
+        LiteralKind::Object(fields) => fields.iter().find_map(|(key, value)| {
+            let field = if whole { format!("field \"{}\"", key.value) } else { format!("{path}.\"{}\"", key.value) };
+            match &value.kind {
+                LiteralKind::Object(_) => pattern_problem(value, &field),
+                LiteralKind::List(items) if items.is_empty() => Some((
+                    value.span,
+                    format!("{field} of the `@trigger` event pattern lists no value to match"),
+                    "needs at least one value",
+                )),
+                LiteralKind::List(_) => None,
+                _ => Some((
+                    value.span,
+                    format!("{field} of the `@trigger` event pattern must be an array of values or an object"),
+                    "write the value in an array: `[…]`",
+                )),
+            }
+        }),
+        _ => Some((lit.span, "the event pattern of `@trigger` must be an object".into(), "expected an object")),
     }
 }
 

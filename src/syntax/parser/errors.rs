@@ -72,6 +72,7 @@ fn hint(expected: &[Rule], found: &str, before: &str) -> Option<String> {
         "None" if value => Some("JSON's null is written `null`".into()),
         ":" if wants(Rule::eq) => Some("decorator arguments are written `name=value`".into()),
         ";" => Some("statements need no `;`".into()),
+        "}" if wants(Rule::EOI) => Some("this `}` closes nothing: the flow's `{` is already closed".into()),
         "step" if wants(Rule::kw_run) && wants(Rule::rbrace) => Some("the step before has no closing `}`".into()),
         "" if wants(Rule::rbrace) => Some("the file ends before a closing `}`".into()),
         _ if is_ident && wants(Rule::string) && wants(Rule::lbracket) => Some(

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Benchmark of the local runner (`flowc interpret FLOW`), printed in one run:
+#   (a) a bare loop spawning `true` N times with P at once (xargs -P);
+#   (b) `flowc interpret` of an N-item foreach whose step is `true` (bench_foreach.flow),
+#       and the ratio b/a of wall times;
+#   (c) the same for a 200×100 nested foreach (20,000 tasks, bench_nested.flow), with the
+#       interpreter's peak RSS and open file descriptors sampled from /proc.
+# CPU per task beyond the command = (CPU of b − CPU of a) / N (user + system, all processes).
+# Usage: bench/localrun.sh [N=2000] [OUTER=200] [INNER=100]; FLOWC=path, WORKERS=P (default:
+# CPUs), BENCH_DIR=DIR: where the datastore and the tasks' temporary files go (default: a new
+# folder under $TMPDIR; e.g. BENCH_DIR=/dev/shm to take the disk out of the measure: each task
+# writes its manifest, logs and attempt record atomically with fsync).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-2000}
+OUTER=${2:-200}
+INNER=${3:-100}
+P=${WORKERS:-$(nproc)}
+FLOWC=${FLOWC:-target/release/flowc}
+[ -x "$FLOWC" ] || cargo build --release --quiet
+FLOWC=$(realpath "$FLOWC")
+WORK=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}")
+trap 'rm -rf "$WORK"' EXIT
+mkdir "$WORK/tmp"
+export TMPDIR="$WORK/tmp"
+cp -r fixtures/run "$WORK/flows"
+
+# Runs a command under /usr/bin/time; prints "wall cpu maxrss_kb".
+timed() {
+    /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" "$@" >/dev/null 2>"$WORK/stderr.txt" || {
+        cat "$WORK/stderr.txt" >&2
+        return 1
+    }
+    awk '{printf "%s %.2f %s\n", $1, $2 + $3, $4}' "$WORK/time.txt"
+}
+
+# Samples the RSS (kB), open file descriptors and CPU ticks (user + system) of process $1
+# until it exits; prints "max_rss max_fds last_ticks".
+sample() {
+    local pid=$1 rss=0 fds=0 ticks=0 r f t
+    while [ -d "/proc/$pid" ]; do
+        r=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+        f=$(ls "/proc/$pid/fd" 2>/dev/null | wc -l)
+        t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
+        [ "${r:-0}" -gt "$rss" ] && rss=$r
+        [ "$f" -gt "$fds" ] && fds=$f
+        [ "${t:-0}" -gt "$ticks" ] && ticks=$t
+        sleep 0.2
+    done
+    echo "$rss $fds $ticks"
+}
+
+# Runs flowc interpret on flow $1 with the remaining arguments; prints
+# "wall cpu maxrss_tree rss fds interpreter_cpu_seconds" (rss, fds and CPU of the
+# interpreter process itself, sampled from /proc).
+interpret() {
+    local flow=$1
+    shift
+    (cd "$WORK/flows" && exec /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" \
+        "$FLOWC" interpret "$flow" --quiet --clock virtual --max-workers "$P" \
+        --datastore "$WORK/ds" "$@" >/dev/null 2>"$WORK/stderr.txt") &
+    local timer=$! pid=""
+    for _ in $(seq 200); do
+        pid=$(pgrep -P "$timer" -x flowc || true)
+        [ -n "$pid" ] && break
+        sleep 0.02
+    done
+    local s="0 0 0"
+    [ -n "$pid" ] && s=$(sample "$pid")
+    wait "$timer" || { cat "$WORK/stderr.txt" >&2; return 1; }
+    local t
+    t=$(awk '{printf "%s %.2f %s\n", $1, $2 + $3, $4}' "$WORK/time.txt")
+    echo "$t $s" | awk -v hz="$(getconf CLK_TCK)" '{printf "%s %s %s %s %s %.2f\n", $1, $2, $3, $4, $5, $6 / hz}'
+}
+
+bare() {
+    timed sh -c "seq $1 | xargs -P $P -I{} true"
+}
+
+echo "flowc local runner benchmark: $(nproc) CPUs, parallelism $P, $FLOWC, datastore in $(df --output=fstype "$WORK" | tail -1) $WORK"
+read -r a_wall a_cpu _ <<<"$(bare "$N")"
+printf '(a) bare loop, %d x true:            %6.2f s wall, %6.2f s CPU\n' "$N" "$a_wall" "$a_cpu"
+read -r b_wall b_cpu _ b_rss b_fds b_own <<<"$(interpret bench_foreach.flow --param "n=$N")"
+printf '(b) flowc interpret, %d-item foreach: %6.2f s wall, %6.2f s CPU, interpreter: peak RSS %d MB, max %d fds, %.2f s CPU\n' \
+    "$N" "$b_wall" "$b_cpu" $((b_rss / 1024)) "$b_fds" "$b_own"
+awk -v a="$a_wall" -v b="$b_wall" -v ac="$a_cpu" -v bc="$b_cpu" -v n="$N" -v own="$b_own" 'BEGIN {
+    printf "    ratio b/a = %.2f (target <= 1.5); CPU per task beyond the command: %.1f ms (interpreter %.2f ms, flowc task the rest)\n", b / a, (bc - ac) * 1000 / n, own * 1000 / n }'
+T=$((OUTER * INNER))
+read -r c0_wall c0_cpu _ <<<"$(bare "$T")"
+printf '(c) bare loop, %d x true:           %6.2f s wall, %6.2f s CPU\n' "$T" "$c0_wall" "$c0_cpu"
+read -r c_wall c_cpu _ c_rss c_fds c_own <<<"$(interpret bench_nested.flow --param "n_outer=$OUTER" --param "n_inner=$INNER")"
+printf '    flowc interpret, %dx%d nested foreach: %6.2f s wall, %6.2f s CPU, interpreter: peak RSS %d MB (target < 200), max %d fds, %.2f s CPU\n' \
+    "$OUTER" "$INNER" "$c_wall" "$c_cpu" $((c_rss / 1024)) "$c_fds" "$c_own"
+awk -v a="$c0_wall" -v b="$c_wall" -v ac="$c0_cpu" -v bc="$c_cpu" -v n="$T" -v own="$c_own" 'BEGIN {
+    printf "    ratio = %.2f; CPU per task beyond the command: %.1f ms (interpreter %.2f ms)\n", b / a, (bc - ac) * 1000 / n, own * 1000 / n }'

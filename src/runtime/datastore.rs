@@ -1,0 +1,777 @@
+//! The datastore layout on an [`ObjectStore`]: content-addressed objects, per-attempt
+//! manifests and logs, the run's parameters and metadata, and the small files the compiled
+//! state machine reads (`foreach.json`, `switch.json`) or writes (`parameters.json`,
+//! `error.json`). Keys are documented in `docs/runtime-layout.md` ("Task-side datastore
+//! layout"); every key is built here and nowhere else.
+
+use super::store::{check_segment, Key, ObjectStore, StoreError};
+use super::TaskError;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+/// A foreach index path: item indices from the outermost foreach inward, written joined by
+/// `.` (`3`, `3.1`); empty outside any foreach.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IndexPath(pub Vec<u64>);
+
+impl IndexPath {
+    /// Parses `3.1` (digits joined by `.`); the empty text is the empty path. Errors: any
+    /// other text.
+    pub fn parse(text: &str) -> Result<IndexPath, TaskError> {
+        if text.is_empty() {
+            return Ok(IndexPath::default());
+        }
+        text.split('.')
+            .map(|p| {
+                (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| p.parse::<u64>().ok())
+                    .flatten()
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(IndexPath)
+            .ok_or_else(|| {
+                TaskError::Usage(format!(
+                    "invalid --index `{text}`: expected item indices joined by `.`, e.g. `3` or `3.1`"
+                ))
+            })
+    }
+
+    /// The path one foreach further in.
+    pub fn child(&self, i: u64) -> IndexPath {
+        let mut v = self.0.clone();
+        v.push(i);
+        IndexPath(v)
+    }
+
+    /// The path without its innermost index, and that index (`None` when empty).
+    pub fn split_last(&self) -> Option<(IndexPath, u64)> {
+        let (last, rest) = self.0.split_last()?;
+        Some((IndexPath(rest.to_vec()), *last))
+    }
+
+    /// Number of enclosing foreach.
+    pub fn depth(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl fmt::Display for IndexPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(u64::to_string).collect();
+        f.write_str(&parts.join("."))
+    }
+}
+
+/// One task of a run: a step and its index path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TaskAddr {
+    /// Step name.
+    pub step: String,
+    /// Index path (empty outside a foreach).
+    pub index: IndexPath,
+}
+
+impl TaskAddr {
+    /// `FLOW_TASK_ID`: `STEP` outside a foreach, `STEP-INDEX` inside (`square-3.1`); `-` never
+    /// occurs in a step name, so the id is unambiguous and usable as a file name.
+    pub fn task_id(&self) -> String {
+        if self.index.0.is_empty() {
+            self.step.clone()
+        } else {
+            format!("{}-{}", self.step, self.index)
+        }
+    }
+}
+
+impl fmt::Display for TaskAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.index.0.is_empty() {
+            write!(f, "{}", self.step)
+        } else {
+            write!(f, "{}[{}]", self.step, self.index)
+        }
+    }
+}
+
+/// A stored object: hex SHA-256 of the bytes and their size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjRef {
+    /// Lower-case hex SHA-256 of the content.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// The artifacts visible after a task: inherited references and the task's own, merged
+/// (nearer wins). Parameters are not included (they come from `parameters.json`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Artifacts {
+    /// Value artifacts: name → object holding the value's JSON text.
+    pub values: BTreeMap<String, ObjRef>,
+    /// File artifacts: relative path (`/`-separated) → object holding the file's bytes.
+    pub files: BTreeMap<String, ObjRef>,
+}
+
+/// `attempt-N/manifest.json`: everything visible after a successful attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Flow name.
+    pub flow: String,
+    /// Run id.
+    pub run_id: String,
+    /// Step name.
+    pub step: String,
+    /// Index path text (`""` outside a foreach).
+    pub index: String,
+    /// Attempt (0-based, as `FLOW_ATTEMPT`).
+    pub attempt: u32,
+    /// The artifacts (inherited and new).
+    #[serde(flatten)]
+    pub artifacts: Artifacts,
+}
+
+/// `attempt-N/attempt.json`: the record of one attempt, written when it starts and replaced
+/// when it ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    /// `running`, `succeeded` or `failed`.
+    pub status: String,
+    /// Start, RFC 3339 UTC.
+    pub started: String,
+    /// End, RFC 3339 UTC, when ended.
+    #[serde(default)]
+    pub ended: Option<String>,
+    /// The command's exit code, when it exited.
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    /// Why the attempt failed, when it did.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// `runs/RUN_ID/run.json`: a run's metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMeta {
+    /// Flow name.
+    pub flow: String,
+    /// Run id.
+    pub run_id: String,
+    /// The run's parameters (defaults merged).
+    pub parameters: Map<String, Value>,
+    /// Hex SHA-256 of the code directory (see [`super::code_hash`]).
+    pub code_sha256: String,
+    /// Start, RFC 3339 UTC (the first task's start when no runner recorded it).
+    pub started: String,
+    /// End, when the runner recorded it.
+    #[serde(default)]
+    pub ended: Option<String>,
+    /// `running`, `succeeded` or `failed`.
+    pub status: String,
+    /// Status per task (`TASK_ID` → status of its last attempt), filled by [`Datastore::finish_run`].
+    #[serde(default)]
+    pub tasks: BTreeMap<String, String>,
+}
+
+/// Longest switch value stored as is in `switch.json`, in characters.
+pub const SWITCH_MAX_CHARS: usize = 1024;
+/// Length of the JSON text kept in `{"not_a_case": …}`, in characters.
+pub const SWITCH_TEXT_CHARS: usize = 200;
+
+/// What `switch.json` holds for switch value `v` (see [`Datastore::write_switch`]).
+pub fn switch_record(v: &Value) -> Value {
+    match v {
+        Value::String(s) if s.chars().count() <= SWITCH_MAX_CHARS => v.clone(),
+        _ => {
+            let text: String = v.to_string().chars().take(SWITCH_TEXT_CHARS).collect();
+            serde_json::json!({ "not_a_case": text })
+        }
+    }
+}
+
+/// Now as RFC 3339 UTC with milliseconds.
+pub fn now() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// Hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The datastore of one flow on an object store: every key is under `FLOW/`.
+pub struct Datastore {
+    store: Box<dyn ObjectStore>,
+    flow: String,
+    root: Key,
+}
+
+impl Datastore {
+    /// The datastore of flow `flow` on `store`. Errors: a flow name that cannot be a key
+    /// segment.
+    pub fn new(store: Box<dyn ObjectStore>, flow: &str) -> Result<Datastore, TaskError> {
+        let root = Key::new(flow)?;
+        if flow.contains('/') {
+            return Err(TaskError::Usage(format!("invalid flow name `{flow}`")));
+        }
+        Ok(Datastore {
+            store,
+            flow: flow.to_string(),
+            root,
+        })
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &dyn ObjectStore {
+        self.store.as_ref()
+    }
+
+    /// The flow name.
+    pub fn flow(&self) -> &str {
+        &self.flow
+    }
+
+    /// `FLOW/runs/RUN_ID`. Errors: a run id that is not a key segment.
+    pub fn run_key(&self, run_id: &str) -> Result<Key, TaskError> {
+        check_segment(run_id)
+            .map_err(|r| TaskError::Usage(format!("invalid run id `{run_id}`: {r}")))?;
+        Ok(self.root.join("runs")?.join(run_id)?)
+    }
+
+    /// `FLOW/runs/RUN_ID/STEP[/INDEX]`.
+    pub fn task_key(&self, run_id: &str, task: &TaskAddr) -> Result<Key, TaskError> {
+        let key = self.run_key(run_id)?.join(&task.step)?;
+        if task.index.0.is_empty() {
+            Ok(key)
+        } else {
+            Ok(key.join(&task.index.to_string())?)
+        }
+    }
+
+    /// `…/STEP[/INDEX]/attempt-N`.
+    pub fn attempt_key(&self, run_id: &str, task: &TaskAddr, n: u32) -> Result<Key, TaskError> {
+        Ok(self.task_key(run_id, task)?.join(&format!("attempt-{n}"))?)
+    }
+
+    /// `FLOW/objects/sha256/AB/ABCDEF…` (shared by all runs, so identical content is stored
+    /// once).
+    pub fn object_key(&self, sha256: &str) -> Result<Key, TaskError> {
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(TaskError::Invalid(format!(
+                "invalid object hash `{sha256}` in a manifest"
+            )));
+        }
+        Ok(self
+            .root
+            .join("objects")?
+            .join("sha256")?
+            .join(&sha256[..2])?
+            .join(sha256)?)
+    }
+
+    /// Stores `bytes` as an object unless already present. Returns its reference.
+    pub fn put_object(&self, bytes: &[u8]) -> Result<ObjRef, TaskError> {
+        let r = ObjRef {
+            sha256: sha256_hex(bytes),
+            size: bytes.len() as u64,
+        };
+        let key = self.object_key(&r.sha256)?;
+        if !self.store.exists(&key)? {
+            self.store.put_if_absent(&key, bytes)?;
+        }
+        Ok(r)
+    }
+
+    /// Stores the file at `path` as an object unless already present (hashing it first,
+    /// streaming). Returns its reference.
+    pub fn put_object_file(&self, path: &Path) -> Result<ObjRef, TaskError> {
+        let io = |source| StoreError::Io {
+            op: "reading",
+            location: path.display().to_string(),
+            source,
+        };
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut size = 0u64;
+        loop {
+            let n = file.read(&mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        let r = ObjRef {
+            sha256: hex::encode(hasher.finalize()),
+            size,
+        };
+        let key = self.object_key(&r.sha256)?;
+        if !self.store.exists(&key)? {
+            self.store.put_file(&key, path)?;
+        }
+        Ok(r)
+    }
+
+    /// The bytes of an object, checked against its hash. Errors: missing or corrupt object.
+    pub fn get_object(&self, r: &ObjRef) -> Result<Vec<u8>, TaskError> {
+        let key = self.object_key(&r.sha256)?;
+        let bytes = self.store.get(&key)?.ok_or_else(|| {
+            TaskError::Invalid(format!("object {} is missing", self.store.location(&key)))
+        })?;
+        if sha256_hex(&bytes) != r.sha256 {
+            return Err(TaskError::Invalid(format!(
+                "object {} is corrupt (its content does not match its SHA-256)",
+                self.store.location(&key)
+            )));
+        }
+        Ok(bytes)
+    }
+
+    /// The JSON value held by a value object.
+    pub fn get_value(&self, r: &ObjRef) -> Result<Value, TaskError> {
+        let bytes = self.get_object(r)?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| TaskError::Invalid(format!("object {} is not JSON: {e}", r.sha256)))
+    }
+
+    /// Stores a JSON value as an object (its compact JSON text).
+    pub fn put_value(&self, v: &Value) -> Result<ObjRef, TaskError> {
+        self.put_object(v.to_string().as_bytes())
+    }
+
+    fn get_json<T: serde::de::DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, TaskError> {
+        match self.store.get(key)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                TaskError::Invalid(format!("{}: invalid JSON: {e}", self.store.location(key)))
+            }),
+        }
+    }
+
+    fn put_json<T: Serialize>(&self, key: &Key, v: &T) -> Result<(), TaskError> {
+        let text =
+            serde_json::to_vec_pretty(v).map_err(|e| TaskError::Invalid(format!("{key}: {e}")))?;
+        Ok(self.store.put(key, &text)?)
+    }
+
+    /// `runs/RUN_ID/parameters.json` (written by the state `flowc-SaveParameters`).
+    pub fn parameters_key(&self, run_id: &str) -> Result<Key, TaskError> {
+        Ok(self.run_key(run_id)?.join("parameters.json")?)
+    }
+
+    /// The run's parameters, `None` when `parameters.json` does not exist. Errors: not a JSON
+    /// object.
+    pub fn parameters(&self, run_id: &str) -> Result<Option<Map<String, Value>>, TaskError> {
+        let key = self.parameters_key(run_id)?;
+        match self.get_json::<Value>(&key)? {
+            None => Ok(None),
+            Some(Value::Object(m)) => Ok(Some(m)),
+            Some(_) => Err(TaskError::Invalid(format!(
+                "{} must hold a JSON object",
+                self.store.location(&key)
+            ))),
+        }
+    }
+
+    /// Writes `parameters.json` (what `flowc-SaveParameters` does on AWS).
+    pub fn write_parameters(&self, run_id: &str, p: &Map<String, Value>) -> Result<(), TaskError> {
+        self.put_json(&self.parameters_key(run_id)?, p)
+    }
+
+    /// The manifest of an attempt, if written.
+    pub fn manifest(
+        &self,
+        run_id: &str,
+        task: &TaskAddr,
+        n: u32,
+    ) -> Result<Option<Manifest>, TaskError> {
+        self.get_json(&self.attempt_key(run_id, task, n)?.join("manifest.json")?)
+    }
+
+    /// Writes the manifest of an attempt.
+    pub fn write_manifest(&self, m: &Manifest, task: &TaskAddr) -> Result<(), TaskError> {
+        let key = self
+            .attempt_key(&m.run_id, task, m.attempt)?
+            .join("manifest.json")?;
+        self.put_json(&key, m)
+    }
+
+    /// The successful attempt of a task (`done.json`), if any.
+    pub fn done(&self, run_id: &str, task: &TaskAddr) -> Result<Option<u32>, TaskError> {
+        let key = self.task_key(run_id, task)?.join("done.json")?;
+        Ok(self
+            .get_json::<Value>(&key)?
+            .and_then(|v| v.get("attempt").and_then(Value::as_u64))
+            .map(|n| n as u32))
+    }
+
+    /// Writes `done.json` pointing at attempt `n` (after its manifest).
+    pub fn write_done(&self, run_id: &str, task: &TaskAddr, n: u32) -> Result<(), TaskError> {
+        let key = self.task_key(run_id, task)?.join("done.json")?;
+        let v = serde_json::json!({"attempt": n, "manifest": format!("attempt-{n}/manifest.json")});
+        self.put_json(&key, &v)
+    }
+
+    /// The artifacts after a task's successful attempt, `None` when it has not succeeded.
+    /// Errors: `done.json` points at a missing manifest.
+    pub fn done_artifacts(
+        &self,
+        run_id: &str,
+        task: &TaskAddr,
+    ) -> Result<Option<Artifacts>, TaskError> {
+        let Some(n) = self.done(run_id, task)? else {
+            return Ok(None);
+        };
+        match self.manifest(run_id, task, n)? {
+            Some(m) => Ok(Some(m.artifacts)),
+            None => Err(TaskError::Invalid(format!(
+                "task {task} of run {run_id}: done.json points at attempt {n}, which has no manifest"
+            ))),
+        }
+    }
+
+    /// Attempt numbers recorded for a task (`attempt-N/attempt.json`), ascending.
+    pub fn attempts(&self, run_id: &str, task: &TaskAddr) -> Result<Vec<u32>, TaskError> {
+        let prefix = self.task_key(run_id, task)?;
+        let mut out: Vec<u32> = self
+            .store
+            .list(&prefix)?
+            .iter()
+            .filter_map(|k| {
+                let rest = k.strip_prefix(&prefix)?;
+                let n = rest
+                    .strip_prefix("attempt-")?
+                    .strip_suffix("/attempt.json")?;
+                n.parse().ok()
+            })
+            .collect();
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// Records the start of an attempt. With `n = None` claims the next free number (one more
+    /// than the highest recorded); `put_if_absent` makes two claimants never share one.
+    pub fn start_attempt(
+        &self,
+        run_id: &str,
+        task: &TaskAddr,
+        n: Option<u32>,
+    ) -> Result<u32, TaskError> {
+        let mut n = match n {
+            Some(n) => n,
+            None => self.attempts(run_id, task)?.last().map_or(0, |l| l + 1),
+        };
+        let record = AttemptRecord {
+            status: "running".into(),
+            started: now(),
+            ended: None,
+            exit_code: None,
+            error: None,
+        };
+        let text = serde_json::to_vec_pretty(&record).unwrap_or_default();
+        loop {
+            let key = self.attempt_key(run_id, task, n)?.join("attempt.json")?;
+            if self.store.put_if_absent(&key, &text)? {
+                return Ok(n);
+            }
+            n += 1;
+        }
+    }
+
+    /// The record of an attempt, if any.
+    pub fn attempt_record(
+        &self,
+        run_id: &str,
+        task: &TaskAddr,
+        n: u32,
+    ) -> Result<Option<AttemptRecord>, TaskError> {
+        self.get_json(&self.attempt_key(run_id, task, n)?.join("attempt.json")?)
+    }
+
+    /// Replaces the record of an attempt (at its end).
+    pub fn write_attempt_record(
+        &self,
+        run_id: &str,
+        task: &TaskAddr,
+        n: u32,
+        r: &AttemptRecord,
+    ) -> Result<(), TaskError> {
+        self.put_json(&self.attempt_key(run_id, task, n)?.join("attempt.json")?, r)
+    }
+
+    /// Stores a log file of an attempt as `attempt-N/NAME` (`stdout.log`, `stderr.log`).
+    pub fn put_log(
+        &self,
+        run_id: &str,
+        task: &TaskAddr,
+        n: u32,
+        name: &str,
+        path: &Path,
+    ) -> Result<(), TaskError> {
+        let key = self.attempt_key(run_id, task, n)?.join(name)?;
+        Ok(self.store.put_file(&key, path)?)
+    }
+
+    /// `STEP[/INDEX]/foreach.json`: the item indices `[0, …, n-1]` of a foreach split task.
+    pub fn foreach_count(&self, run_id: &str, task: &TaskAddr) -> Result<Option<u64>, TaskError> {
+        let key = self.task_key(run_id, task)?.join("foreach.json")?;
+        match self.get_json::<Value>(&key)? {
+            None => Ok(None),
+            Some(Value::Array(a)) => Ok(Some(a.len() as u64)),
+            Some(_) => Err(TaskError::Invalid(format!(
+                "{} must hold a JSON array",
+                self.store.location(&key)
+            ))),
+        }
+    }
+
+    /// Writes `foreach.json` = `[0, 1, …, n-1]`.
+    pub fn write_foreach(&self, run_id: &str, task: &TaskAddr, n: u64) -> Result<(), TaskError> {
+        let key = self.task_key(run_id, task)?.join("foreach.json")?;
+        let list: Vec<u64> = (0..n).collect();
+        let text = serde_json::to_vec(&list).unwrap_or_default();
+        Ok(self.store.put(&key, &text)?)
+    }
+
+    /// Writes `switch.json`: the switch value when it is a string of at most
+    /// [`SWITCH_MAX_CHARS`] characters, otherwise `{"not_a_case": TEXT}` (TEXT its JSON text cut
+    /// to [`SWITCH_TEXT_CHARS`] characters), which matches no case; the state that reads it
+    /// stays small (docs/runtime-layout.md, `switch.json`).
+    pub fn write_switch(&self, run_id: &str, task: &TaskAddr, v: &Value) -> Result<(), TaskError> {
+        let key = self.task_key(run_id, task)?.join("switch.json")?;
+        Ok(self
+            .store
+            .put(&key, switch_record(v).to_string().as_bytes())?)
+    }
+
+    /// The value in `switch.json`, if written.
+    pub fn switch_value(&self, run_id: &str, task: &TaskAddr) -> Result<Option<Value>, TaskError> {
+        self.get_json(&self.task_key(run_id, task)?.join("switch.json")?)
+    }
+
+    /// `error.json` of a caught failure (`{"Error", "Cause"}` written by `STEP-RecordError`),
+    /// as the artifact value `{"error", "cause"}`.
+    pub fn caught_error(&self, run_id: &str, task: &TaskAddr) -> Result<Option<Value>, TaskError> {
+        let key = self.task_key(run_id, task)?.join("error.json")?;
+        Ok(self.get_json::<Value>(&key)?.map(|v| {
+            serde_json::json!({
+                "error": v.get("Error").cloned().unwrap_or(Value::Null),
+                "cause": v.get("Cause").cloned().unwrap_or(Value::Null),
+            })
+        }))
+    }
+
+    /// Whether a task left any trace in this run: an attempt record, `done.json` or
+    /// `error.json` (a task whose job never started but was caught has only the latter).
+    pub fn task_ran(&self, run_id: &str, task: &TaskAddr) -> Result<bool, TaskError> {
+        let key = self.task_key(run_id, task)?;
+        Ok(self.store.exists(&key.join("done.json")?)?
+            || self.store.exists(&key.join("error.json")?)?
+            || !self.attempts(run_id, task)?.is_empty())
+    }
+
+    /// `runs/RUN_ID/run.json`.
+    pub fn run_meta_key(&self, run_id: &str) -> Result<Key, TaskError> {
+        Ok(self.run_key(run_id)?.join("run.json")?)
+    }
+
+    /// The run's metadata, if recorded.
+    pub fn run_meta(&self, run_id: &str) -> Result<Option<RunMeta>, TaskError> {
+        self.get_json(&self.run_meta_key(run_id)?)
+    }
+
+    /// Records the run's metadata unless already recorded (the first task or the runner).
+    pub fn ensure_run_meta(&self, meta: &RunMeta) -> Result<bool, TaskError> {
+        let key = self.run_meta_key(&meta.run_id)?;
+        if self.store.exists(&key)? {
+            return Ok(false);
+        }
+        let text = serde_json::to_vec_pretty(meta).unwrap_or_default();
+        Ok(self.store.put_if_absent(&key, &text)?)
+    }
+
+    /// Status of the last attempt of every task of a run: `TASK_ID` → `running`,
+    /// `succeeded` or `failed`.
+    pub fn task_statuses(&self, run_id: &str) -> Result<BTreeMap<String, String>, TaskError> {
+        let prefix = self.run_key(run_id)?;
+        let mut last: BTreeMap<String, (u32, Key)> = BTreeMap::new();
+        for key in self.store.list(&prefix)? {
+            let Some(rest) = key.strip_prefix(&prefix) else {
+                continue;
+            };
+            let segs: Vec<&str> = rest.split('/').collect();
+            let (task, att) = match segs.as_slice() {
+                [step, att, "attempt.json"] => (step.to_string(), *att),
+                [step, index, att, "attempt.json"] => (format!("{step}-{index}"), *att),
+                _ => continue,
+            };
+            let Some(n) = att
+                .strip_prefix("attempt-")
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if last.get(&task).is_none_or(|(m, _)| n >= *m) {
+                last.insert(task, (n, key));
+            }
+        }
+        let mut out = BTreeMap::new();
+        for (task, (_, key)) in last {
+            let rec: Option<AttemptRecord> = self.get_json(&key)?;
+            out.insert(task, rec.map_or_else(|| "unknown".into(), |r| r.status));
+        }
+        Ok(out)
+    }
+
+    /// Records the end of a run in `run.json` (status `succeeded` or `failed`, the end time
+    /// and the status of every task). Errors: no `run.json`.
+    pub fn finish_run(&self, run_id: &str, status: &str) -> Result<RunMeta, TaskError> {
+        let key = self.run_meta_key(run_id)?;
+        let mut meta = self.run_meta(run_id)?.ok_or_else(|| {
+            TaskError::Invalid(format!("{} does not exist", self.store.location(&key)))
+        })?;
+        meta.ended = Some(now());
+        meta.status = status.to_string();
+        meta.tasks = self.task_statuses(run_id)?;
+        self.put_json(&key, &meta)?;
+        Ok(meta)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::store::LocalStore;
+    use super::*;
+
+    fn ds(dir: &Path) -> Datastore {
+        Datastore::new(Box::new(LocalStore::new(dir)), "F").unwrap()
+    }
+
+    fn addr(step: &str, index: &str) -> TaskAddr {
+        TaskAddr {
+            step: step.into(),
+            index: IndexPath::parse(index).unwrap(),
+        }
+    }
+
+    #[test]
+    fn index_paths() {
+        assert_eq!(IndexPath::parse("3.1").unwrap().0, vec![3, 1]);
+        assert_eq!(IndexPath::parse("").unwrap().depth(), 0);
+        for bad in ["a", "1.", ".1", "1..2", "-1", "+1", "1 "] {
+            assert!(IndexPath::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(addr("sq", "3.1").task_id(), "sq-3.1");
+        assert_eq!(addr("sq", "").task_id(), "sq");
+    }
+
+    #[test]
+    fn objects_are_deduplicated_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = ds(dir.path());
+        let a = d.put_object(b"hello").unwrap();
+        let b = d.put_object(b"hello").unwrap();
+        assert_eq!(a, b);
+        let key = d.object_key(&a.sha256).unwrap();
+        assert!(key
+            .as_str()
+            .starts_with(&format!("F/objects/sha256/{}/", &a.sha256[..2])));
+        assert_eq!(d.get_object(&a).unwrap(), b"hello");
+        std::fs::write(LocalStore::new(dir.path()).path(&key), b"evil").unwrap();
+        assert!(d
+            .get_object(&a)
+            .unwrap_err()
+            .to_string()
+            .contains("corrupt"));
+        assert!(d.object_key("../../x").is_err());
+    }
+
+    #[test]
+    fn attempts_are_claimed_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = ds(dir.path());
+        let t = addr("s", "2");
+        assert!(!d.task_ran("r", &t).unwrap());
+        assert_eq!(d.start_attempt("r", &t, None).unwrap(), 0);
+        assert_eq!(d.start_attempt("r", &t, None).unwrap(), 1);
+        assert_eq!(d.start_attempt("r", &t, Some(1)).unwrap(), 2);
+        assert_eq!(d.attempts("r", &t).unwrap(), vec![0, 1, 2]);
+        assert!(d.task_ran("r", &t).unwrap());
+        let st = d.task_statuses("r").unwrap();
+        assert_eq!(st.get("s-2").map(String::as_str), Some("running"));
+    }
+
+    #[test]
+    fn finish_run_records_the_status_of_every_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = ds(dir.path());
+        assert!(d.finish_run("r", "succeeded").is_err());
+        let meta = RunMeta {
+            flow: "F".into(),
+            run_id: "r".into(),
+            parameters: Map::new(),
+            code_sha256: "0".repeat(64),
+            started: now(),
+            ended: None,
+            status: "running".into(),
+            tasks: BTreeMap::new(),
+        };
+        assert!(d.ensure_run_meta(&meta).unwrap());
+        assert!(!d.ensure_run_meta(&meta).unwrap());
+        let (a, b) = (addr("a", ""), addr("b", "1.2"));
+        d.start_attempt("r", &a, None).unwrap();
+        let n = d.start_attempt("r", &a, None).unwrap();
+        let done = AttemptRecord {
+            status: "succeeded".into(),
+            started: now(),
+            ended: Some(now()),
+            exit_code: Some(0),
+            error: None,
+        };
+        d.write_attempt_record("r", &a, n, &done).unwrap();
+        d.start_attempt("r", &b, None).unwrap();
+        let m = d.finish_run("r", "failed").unwrap();
+        assert_eq!(m.status, "failed");
+        assert!(m.ended.is_some());
+        let tasks: Vec<(&str, &str)> = m
+            .tasks
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(tasks, [("a", "succeeded"), ("b-1.2", "running")]);
+        assert_eq!(d.run_meta("r").unwrap(), Some(m));
+    }
+
+    #[test]
+    fn switch_records_stay_small() {
+        assert_eq!(switch_record(&Value::from("large")), Value::from("large"));
+        assert_eq!(
+            switch_record(&Value::from(3)),
+            serde_json::json!({"not_a_case": "3"})
+        );
+        let long = "x".repeat(SWITCH_MAX_CHARS + 1);
+        let rec = switch_record(&Value::from(long));
+        assert_eq!(
+            rec["not_a_case"].as_str().unwrap().chars().count(),
+            SWITCH_TEXT_CHARS
+        );
+        let ok = "é".repeat(SWITCH_MAX_CHARS);
+        assert_eq!(switch_record(&Value::from(ok.clone())), Value::from(ok));
+    }
+
+    #[test]
+    fn run_ids_cannot_escape() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = ds(dir.path());
+        assert!(d.run_key("..").is_err());
+        assert!(d.run_key("a/b").is_err());
+        assert!(d.run_key("").is_err());
+    }
+}

@@ -1,0 +1,851 @@
+//! One task: [`prepare`] its inputs, [`execute`] its command, [`finish`] by storing its logs
+//! and artifacts. [`run_task`] does all three; [`resolve_task_command`] gives the argv of the
+//! same task as a child process (`flowc task …`), for the local runner.
+
+use super::datastore::{Artifacts, AttemptRecord, Datastore, IndexPath, Manifest, TaskAddr};
+use super::graph::Topology;
+use super::lineage::{visible_value, Lineage, TaskInputs};
+use super::store::{ObjectStore, StoreSpec};
+use super::{code_hash, TaskError};
+use crate::ir::{self, ParamType, StepId, Transition};
+use serde_json::{Map, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Everything that names one task attempt (the arguments of `flowc task`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRequest {
+    /// Flow name (as in the compiled ASL), or the path of a `.flow` file.
+    pub flow: String,
+    /// Step name.
+    pub step: String,
+    /// Run id (the execution name).
+    pub run_id: String,
+    /// Foreach index path; must have one index per foreach around the step.
+    pub index: IndexPath,
+    /// Attempt number (0-based, `FLOW_ATTEMPT`); `None` claims the next free number recorded
+    /// in the datastore, so retries by Step Functions (each a new Batch job) count up. When
+    /// attempt `n` is already recorded, the next free number is used: an attempt's record and
+    /// logs are never overwritten.
+    pub attempt: Option<u32>,
+    /// The code directory: working directory of the command, where the flow file is found.
+    pub code_dir: PathBuf,
+    /// The flow file; `None` searches `code_dir` for the `.flow` file defining `flow`.
+    pub flow_file: Option<PathBuf>,
+    /// Prefix each output line on the console with `[TASK_ID] `.
+    pub console_prefix: bool,
+}
+
+/// The result of a task attempt that ran its command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskOutcome {
+    /// The attempt number.
+    pub attempt: u32,
+    /// The command's exit code (128 + signal number when killed by a signal); 0 on success.
+    pub exit_code: i32,
+    /// The manifest written on success.
+    pub manifest: Option<Manifest>,
+}
+
+/// A task whose inputs are in place, ready to run.
+pub struct PreparedTask {
+    /// The flow's datastore.
+    pub ds: Datastore,
+    /// The checked flow.
+    pub flow: ir::Flow,
+    /// The step.
+    pub step: StepId,
+    /// The task.
+    pub addr: TaskAddr,
+    /// Run id.
+    pub run_id: String,
+    /// Attempt number (claimed in the datastore).
+    pub attempt: u32,
+    /// Parameters (declared ones, defaults filled, types checked).
+    pub params: Map<String, Value>,
+    /// What the predecessors passed on.
+    pub inputs: TaskInputs,
+    /// argv of the command (`/bin/sh -c TEXT` or the list).
+    pub argv: Vec<String>,
+    /// Variables set for the command (`@environment`, then the `FLOW_*` contract).
+    pub env: Vec<(String, String)>,
+    /// Working directory of the command.
+    pub cwd: PathBuf,
+    /// Scratch folder holding `input.json`, `inputs.json`, `input/`, `output.json`,
+    /// `output/` and the logs; removed when dropped.
+    pub work: tempfile::TempDir,
+}
+
+impl PreparedTask {
+    fn path(&self, name: &str) -> PathBuf {
+        self.work.path().join(name)
+    }
+}
+
+/// The argv of task (`step`, `index`) of `run_id` as a child process: `EXE task FLOW STEP
+/// --run-id RUN_ID [--index INDEX] --datastore DATASTORE` (the same command line the compiled
+/// ASL builds).
+pub fn resolve_task_command(
+    exe: &str,
+    flow: &str,
+    step: &str,
+    run_id: &str,
+    index: &IndexPath,
+    datastore: &str,
+) -> Vec<String> {
+    let mut argv: Vec<String> = vec![exe.into(), "task".into(), flow.into(), step.into()];
+    argv.extend(["--run-id".into(), run_id.into()]);
+    if index.depth() > 0 {
+        argv.extend(["--index".into(), index.to_string()]);
+    }
+    argv.extend(["--datastore".into(), datastore.into()]);
+    argv
+}
+
+/// Opens the datastore named by `--datastore` (`FLOWC_S3_ROOT` maps `s3://` URLs to a local
+/// folder, see [`StoreSpec::open`]).
+pub fn open_store(datastore: &str) -> Result<Box<dyn ObjectStore>, TaskError> {
+    let spec = StoreSpec::parse(datastore).map_err(TaskError::Usage)?;
+    let root = std::env::var_os(super::store::S3_ROOT_ENV).map(PathBuf::from);
+    spec.open(root.as_deref()).map_err(TaskError::Usage)
+}
+
+/// Runs one task attempt end to end on `store`. `Ok` when the command ran (see
+/// [`TaskOutcome::exit_code`]); `Err` when the task could not start or its outputs break the
+/// contract (the attempt is then recorded as failed when it was claimed).
+pub fn run_task(req: &TaskRequest, store: Box<dyn ObjectStore>) -> Result<TaskOutcome, TaskError> {
+    run_task_observed(req, store, &|_| {})
+}
+
+/// [`run_task`], calling `on_spawn` with the command's process id once it started and with
+/// 0 once it ended (e.g. to forward a `SIGTERM` from AWS Batch to the command).
+pub fn run_task_observed(
+    req: &TaskRequest,
+    store: Box<dyn ObjectStore>,
+    on_spawn: &dyn Fn(u32),
+) -> Result<TaskOutcome, TaskError> {
+    let p = prepare(req, store)?;
+    let result = execute(&p, req.console_prefix, on_spawn).and_then(|code| finish(&p, code));
+    if let Err(e) = &result {
+        let _ = record_end(&p, None, Some(e.to_string()));
+    }
+    result
+}
+
+/// Loads the flow, claims the attempt, and writes the task's inputs into a scratch folder.
+/// Errors: unknown step, wrong index depth, missing `parameters.json`, a predecessor that did
+/// not run, a datastore error.
+pub fn prepare(req: &TaskRequest, store: Box<dyn ObjectStore>) -> Result<PreparedTask, TaskError> {
+    let flow = load_flow(req)?;
+    let step = find_step(&flow, &req.step)?;
+    let topo = Topology::new(&flow);
+    let depth = topo.depth(step);
+    if req.index.depth() != depth {
+        return Err(TaskError::Usage(format!(
+            "step `{}` is inside {depth} foreach, so --index needs {depth} indices joined by `.`, got `{}`",
+            req.step, req.index
+        )));
+    }
+    let ds = Datastore::new(store, &flow.name)?;
+    let addr = TaskAddr {
+        step: req.step.clone(),
+        index: req.index.clone(),
+    };
+    let params = load_parameters(&ds, &flow, &req.run_id)?;
+    let work = tempfile::Builder::new()
+        .prefix("flowc-task-")
+        .tempdir()
+        .map_err(|e| TaskError::Usage(format!("cannot create a scratch folder: {e}")))?;
+    let argv = command_argv(&flow.step(step).command)?;
+    let attempt = ds.start_attempt(&req.run_id, &addr, req.attempt)?;
+    let mut p = PreparedTask {
+        ds,
+        step,
+        addr,
+        run_id: req.run_id.clone(),
+        attempt,
+        params,
+        inputs: TaskInputs::default(),
+        argv,
+        env: vec![],
+        cwd: req.code_dir.clone(),
+        work,
+        flow,
+    };
+    match fill_inputs(&p, req) {
+        Ok((inputs, env)) => {
+            p.inputs = inputs;
+            p.env = env;
+            Ok(p)
+        }
+        Err(e) => {
+            let _ = record_end(&p, None, Some(e.to_string()));
+            Err(e)
+        }
+    }
+}
+
+/// Writes the input files into the scratch folder; returns the inputs and the environment.
+fn fill_inputs(
+    p: &PreparedTask,
+    req: &TaskRequest,
+) -> Result<(TaskInputs, Vec<(String, String)>), TaskError> {
+    record_run(p, &req.code_dir)?;
+    let topo = Topology::new(&p.flow);
+    let lineage = Lineage {
+        ds: &p.ds,
+        topo: &topo,
+        run_id: &p.run_id,
+    };
+    let inputs = lineage.inputs(p.step, &p.addr.index)?;
+    let item = lineage.item(p.step, &p.addr.index, &p.params)?;
+    let input = visible_object(&p.ds, &p.params, &inputs.merged)?;
+    write_json(&p.path("input.json"), &Value::Object(input))?;
+    if let Some(views) = &inputs.join_inputs {
+        let list = views
+            .iter()
+            .map(|v| visible_object(&p.ds, &p.params, v).map(Value::Object))
+            .collect::<Result<Vec<_>, _>>()?;
+        write_json(&p.path("inputs.json"), &Value::Array(list))?;
+    }
+    materialize_files(&p.ds, &inputs.merged, &p.path("input"))?;
+    std::fs::create_dir_all(p.path("output"))
+        .map_err(|e| io_error("creating", &p.path("output"), e))?;
+    let env = task_env(p, item.as_ref(), inputs.join_inputs.is_some());
+    Ok((inputs, env))
+}
+
+/// Records `run.json` unless present (the first task of a run does it when no runner did).
+fn record_run(p: &PreparedTask, code_dir: &Path) -> Result<(), TaskError> {
+    if p.ds.run_meta(&p.run_id)?.is_some() {
+        return Ok(());
+    }
+    p.ds.ensure_run_meta(&super::RunMeta {
+        flow: p.flow.name.clone(),
+        run_id: p.run_id.clone(),
+        parameters: p.params.clone(),
+        code_sha256: std::env::var(super::CODE_SHA256_ENV).unwrap_or_else(|_| code_hash(code_dir)),
+        started: super::datastore::now(),
+        ended: None,
+        status: "running".into(),
+        tasks: Default::default(),
+    })?;
+    Ok(())
+}
+
+/// Finds and checks the flow file. Errors: no or several files define the flow, or the flow
+/// has errors.
+fn load_flow(req: &TaskRequest) -> Result<ir::Flow, TaskError> {
+    let path = match &req.flow_file {
+        Some(p) => p.clone(),
+        None if req.flow.ends_with(".flow") => PathBuf::from(&req.flow),
+        None => find_flow_file(&req.code_dir, &req.flow)?,
+    };
+    let source = std::fs::read_to_string(&path)
+        .map_err(|e| TaskError::Usage(format!("cannot read {}: {e}", path.display())))?;
+    let (flow, diags) = crate::check(&source, &crate::options::CompileOptions::default());
+    let flow = flow.ok_or_else(|| {
+        let first = diags
+            .iter()
+            .find(|d| d.is_error())
+            .map(|d| d.message.clone());
+        TaskError::Usage(format!(
+            "{} has errors ({}); run `flowc check` on it",
+            path.display(),
+            first.unwrap_or_default()
+        ))
+    })?;
+    if !req.flow.ends_with(".flow") && flow.name != req.flow {
+        return Err(TaskError::Usage(format!(
+            "{} defines flow `{}`, not `{}`",
+            path.display(),
+            flow.name,
+            req.flow
+        )));
+    }
+    Ok(flow)
+}
+
+/// The `.flow` file of `dir` (not recursive) that defines flow `name`.
+pub fn find_flow_file(dir: &Path, name: &str) -> Result<PathBuf, TaskError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        TaskError::Usage(format!("cannot list code directory {}: {e}", dir.display()))
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "flow"))
+        .collect();
+    paths.sort();
+    let found: Vec<PathBuf> = paths
+        .into_iter()
+        .filter(|p| {
+            let Ok(src) = std::fs::read_to_string(p) else {
+                return false;
+            };
+            src.contains(name) && crate::syntax::parse(&src).is_ok_and(|f| f.name.name == name)
+        })
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(TaskError::Usage(format!(
+            "no .flow file in {} defines flow `{name}` (use --flow-file)",
+            dir.display()
+        ))),
+        many => Err(TaskError::Usage(format!(
+            "several .flow files in {} define flow `{name}`: {} (use --flow-file)",
+            dir.display(),
+            many.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+fn find_step(flow: &ir::Flow, name: &str) -> Result<StepId, TaskError> {
+    flow.step_id(name).ok_or_else(|| {
+        let hint = crate::diagnostics::suggest(name, flow.steps.iter().map(|s| s.name.as_str()))
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        TaskError::Usage(format!("flow `{}` has no step `{name}`{hint}", flow.name))
+    })
+}
+
+/// The declared parameters from `parameters.json`, defaults filled in and types checked
+/// (`int` must be an integer: the ASL leaves that check to the runtime).
+fn load_parameters(
+    ds: &Datastore,
+    flow: &ir::Flow,
+    run_id: &str,
+) -> Result<Map<String, Value>, TaskError> {
+    let given = ds.parameters(run_id)?.ok_or_else(|| {
+        let key = ds.parameters_key(run_id).map(|k| ds.store().location(&k)).unwrap_or_default();
+        TaskError::Usage(format!(
+            "run `{run_id}` has no parameters ({key} does not exist; the state flowc-SaveParameters writes it)"
+        ))
+    })?;
+    check_parameters(flow, &given)
+}
+
+/// Checks `given` against the flow's parameters; returns the declared ones in declaration
+/// order, defaults filled in. Errors: a missing required parameter, a value of the wrong type.
+pub fn check_parameters(
+    flow: &ir::Flow,
+    given: &Map<String, Value>,
+) -> Result<Map<String, Value>, TaskError> {
+    let mut out = Map::new();
+    for p in &flow.params {
+        let v = match (given.get(&p.name), &p.default) {
+            (Some(v), _) => v.clone(),
+            (None, Some(d)) => d.value.clone(),
+            (None, None) => {
+                return Err(TaskError::Invalid(format!(
+                    "required parameter `{}` has no value",
+                    p.name
+                )))
+            }
+        };
+        let ok = match p.ty {
+            ParamType::Str => v.is_string(),
+            ParamType::Int => v.is_i64() || v.is_u64(),
+            ParamType::Float => v.is_number(),
+            ParamType::Bool => v.is_boolean(),
+            ParamType::Json => true,
+        };
+        if !ok {
+            return Err(TaskError::Invalid(format!(
+                "parameter `{}` must be of type {}, got {v}",
+                p.name,
+                type_name(p.ty)
+            )));
+        }
+        out.insert(p.name.clone(), v);
+    }
+    Ok(out)
+}
+
+fn type_name(t: ParamType) -> &'static str {
+    match t {
+        ParamType::Str => "str",
+        ParamType::Int => "int",
+        ParamType::Float => "float",
+        ParamType::Bool => "bool",
+        ParamType::Json => "json",
+    }
+}
+
+fn command_argv(c: &ir::Command) -> Result<Vec<String>, TaskError> {
+    match c {
+        ir::Command::Shell(text) => Ok(vec!["/bin/sh".into(), "-c".into(), text.clone()]),
+        ir::Command::Exec(list) if !list.is_empty() => Ok(list.clone()),
+        ir::Command::Exec(_) => Err(TaskError::Usage("the step's run list is empty".into())),
+    }
+}
+
+/// Parameters overlaid with the values of `arts` (nearer wins), as one JSON object.
+fn visible_object(
+    ds: &Datastore,
+    params: &Map<String, Value>,
+    arts: &Artifacts,
+) -> Result<Map<String, Value>, TaskError> {
+    let mut out = params.clone();
+    for (name, r) in &arts.values {
+        out.insert(name.clone(), ds.get_value(r)?);
+    }
+    Ok(out)
+}
+
+fn io_error(op: &'static str, path: &Path, source: std::io::Error) -> TaskError {
+    TaskError::Store(super::StoreError::Io {
+        op,
+        location: path.display().to_string(),
+        source,
+    })
+}
+
+fn write_json(path: &Path, v: &Value) -> Result<(), TaskError> {
+    std::fs::write(path, v.to_string()).map_err(|e| io_error("writing", path, e))
+}
+
+/// Checks a file artifact's relative path: `/`-separated, no empty, `.` or `..` segment, no
+/// `\` or control character. Errors name the file.
+pub fn check_file_name(name: &str) -> Result<(), TaskError> {
+    let bad = name.is_empty()
+        || name
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+        || name.chars().any(|c| c == '\\' || c.is_control());
+    if bad {
+        return Err(TaskError::Invalid(format!(
+            "file artifact `{}`: not a relative path inside FLOW_OUTPUT_DIR",
+            name.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a value artifact's name: non-empty, not `.` or `..`, without `/`, `\` or control
+/// characters (names may become keys; none may leave the datastore).
+pub fn check_artifact_name(name: &str) -> Result<(), TaskError> {
+    let bad = name.is_empty()
+        || name == "."
+        || name == ".."
+        || name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control());
+    if bad {
+        return Err(TaskError::Invalid(format!(
+            "artifact name `{}` in FLOW_OUTPUT is not allowed (empty, `.`, `..`, or with `/`, `\\` or a control character)",
+            name.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes the file artifacts into `dir` (read-only files).
+fn materialize_files(ds: &Datastore, arts: &Artifacts, dir: &Path) -> Result<(), TaskError> {
+    std::fs::create_dir_all(dir).map_err(|e| io_error("creating", dir, e))?;
+    for (name, r) in &arts.files {
+        check_file_name(name)?;
+        let path = name.split('/').fold(dir.to_path_buf(), |p, s| p.join(s));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io_error("creating", parent, e))?;
+        }
+        std::fs::write(&path, ds.get_object(r)?).map_err(|e| io_error("writing", &path, e))?;
+        set_read_only(&path);
+    }
+    Ok(())
+}
+
+fn set_read_only(path: &Path) {
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mut perm = meta.permissions();
+        perm.set_readonly(true);
+        let _ = std::fs::set_permissions(path, perm);
+    }
+}
+
+/// The task's environment: `@environment` variables, then the runtime contract.
+fn task_env(p: &PreparedTask, item: Option<&Value>, join: bool) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = p
+        .flow
+        .step(p.step)
+        .decorators
+        .environment
+        .iter()
+        .flat_map(|e| e.value.vars.iter().map(|(k, v)| (k.clone(), v.clone())))
+        .collect();
+    let path = |n: &str| p.path(n).display().to_string();
+    env.extend([
+        ("FLOW_NAME".into(), p.flow.name.clone()),
+        ("FLOW_RUN_ID".into(), p.run_id.clone()),
+        ("FLOW_STEP".into(), p.addr.step.clone()),
+        ("FLOW_TASK_ID".into(), p.addr.task_id()),
+        ("FLOW_ATTEMPT".into(), p.attempt.to_string()),
+        ("FLOW_INPUT".into(), path("input.json")),
+        ("FLOW_OUTPUT".into(), path("output.json")),
+        ("FLOW_INPUT_DIR".into(), path("input")),
+        ("FLOW_OUTPUT_DIR".into(), path("output")),
+    ]);
+    for (name, v) in &p.params {
+        env.push((format!("FLOW_PARAM_{}", name.to_uppercase()), v.to_string()));
+    }
+    if let (Some(item), Some((_, i))) = (item, p.addr.index.split_last()) {
+        env.push(("FLOW_ITEM".into(), item.to_string()));
+        env.push(("FLOW_ITEM_INDEX".into(), i.to_string()));
+    }
+    if join {
+        env.push(("FLOW_INPUTS".into(), path("inputs.json")));
+    }
+    env
+}
+
+/// Runs the command in the code directory, streaming stdout and stderr line by line to the
+/// console (prefixed with `[TASK_ID] ` when `prefix`) and to `stdout.log` / `stderr.log` in
+/// the scratch folder. `on_spawn` receives the command's process id when it started, 0 when
+/// it ended. Returns the exit code (128 + signal when killed). Errors: the command cannot be
+/// started.
+pub fn execute(p: &PreparedTask, prefix: bool, on_spawn: &dyn Fn(u32)) -> Result<i32, TaskError> {
+    let mut cmd = Command::new(&p.argv[0]);
+    cmd.args(&p.argv[1..])
+        .current_dir(&p.cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, _) in std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))) {
+        if k.starts_with("FLOW_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(p.env.iter().map(|(k, v)| (k, v)));
+    let mut child = cmd.spawn().map_err(|e| {
+        TaskError::Usage(format!(
+            "step `{}`: cannot start `{}` in {}: {e}",
+            p.addr.step,
+            p.argv[0],
+            p.cwd.display()
+        ))
+    })?;
+    on_spawn(child.id());
+    let tag = prefix.then(|| format!("[{}] ", p.addr.task_id()));
+    let out = child
+        .stdout
+        .take()
+        .map(|s| pump(s, p.path("stdout.log"), tag.clone(), false));
+    let err = child
+        .stderr
+        .take()
+        .map(|s| pump(s, p.path("stderr.log"), tag, true));
+    let status = child.wait().map_err(|e| {
+        TaskError::Usage(format!(
+            "step `{}`: waiting for the command: {e}",
+            p.addr.step
+        ))
+    })?;
+    on_spawn(0);
+    for h in [out, err].into_iter().flatten() {
+        let _ = h.join();
+    }
+    Ok(exit_code(status))
+}
+
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1)
+}
+
+/// Copies a stream to a log file and the console, line by line.
+fn pump(
+    stream: impl Read + Send + 'static,
+    log: PathBuf,
+    tag: Option<String>,
+    to_stderr: bool,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut file = std::fs::File::create(&log).ok();
+        let mut reader = BufReader::new(stream);
+        let mut line = vec![];
+        while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+            if let Some(f) = file.as_mut() {
+                let _ = f.write_all(&line);
+            }
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim_end_matches(['\n', '\r']);
+            let tag = tag.as_deref().unwrap_or("");
+            if to_stderr {
+                eprintln!("{tag}{text}");
+            } else {
+                println!("{tag}{text}");
+            }
+            line.clear();
+        }
+    })
+}
+
+/// Stores the logs and, when `exit_code` is 0, the artifacts, `foreach.json` /
+/// `switch.json`, the manifest and `done.json`; records the attempt's end. Errors: the
+/// outputs break the contract (the attempt is recorded as failed by [`run_task`]).
+pub fn finish(p: &PreparedTask, exit_code: i32) -> Result<TaskOutcome, TaskError> {
+    for log in ["stdout.log", "stderr.log"] {
+        let path = p.path(log);
+        if !path.exists() {
+            let _ = std::fs::write(&path, b"");
+        }
+        p.ds.put_log(&p.run_id, &p.addr, p.attempt, log, &path)?;
+    }
+    if exit_code != 0 {
+        record_end(
+            p,
+            Some(exit_code),
+            Some(format!("the command exited with code {exit_code}")),
+        )?;
+        return Ok(TaskOutcome {
+            attempt: p.attempt,
+            exit_code,
+            manifest: None,
+        });
+    }
+    let manifest = store_outputs(p)?;
+    record_end(p, Some(0), None)?;
+    Ok(TaskOutcome {
+        attempt: p.attempt,
+        exit_code: 0,
+        manifest: Some(manifest),
+    })
+}
+
+fn store_outputs(p: &PreparedTask) -> Result<Manifest, TaskError> {
+    let mut arts = p.inputs.merged.clone();
+    let mut new_values = Map::new();
+    for (name, v) in read_output(p)? {
+        check_artifact_name(&name)?;
+        arts.values.insert(name.clone(), p.ds.put_value(&v)?);
+        new_values.insert(name, v);
+    }
+    let mut files = vec![];
+    collect_output_files(&p.path("output"), "", &mut files)?;
+    for (name, path) in files {
+        arts.files.insert(name, p.ds.put_object_file(&path)?);
+    }
+    write_control_files(p, &arts)?;
+    let manifest = Manifest {
+        flow: p.flow.name.clone(),
+        run_id: p.run_id.clone(),
+        step: p.addr.step.clone(),
+        index: p.addr.index.to_string(),
+        attempt: p.attempt,
+        artifacts: arts,
+    };
+    p.ds.write_manifest(&manifest, &p.addr)?;
+    p.ds.write_done(&p.run_id, &p.addr, p.attempt)?;
+    Ok(manifest)
+}
+
+/// `FLOW_OUTPUT`: absent or blank is `{}`; otherwise a JSON object. Errors name the step.
+fn read_output(p: &PreparedTask) -> Result<Map<String, Value>, TaskError> {
+    let path = p.path("output.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Map::new()),
+        Err(e) => {
+            return Err(TaskError::Invalid(format!(
+                "step `{}`: FLOW_OUTPUT is not readable UTF-8 text: {e}",
+                p.addr.step
+            )))
+        }
+    };
+    if text.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(other) => Err(TaskError::Invalid(format!(
+            "step `{}`: FLOW_OUTPUT must hold a JSON object of artifacts, found {}",
+            p.addr.step,
+            json_kind(&other)
+        ))),
+        Err(e) => Err(TaskError::Invalid(format!(
+            "step `{}`: FLOW_OUTPUT is not valid JSON: {e}",
+            p.addr.step
+        ))),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Regular files under `dir`, as (relative `/` path, path). Errors: a symbolic link or other
+/// special file (it could point outside the task).
+fn collect_output_files(
+    dir: &Path,
+    rel: &str,
+    out: &mut Vec<(String, PathBuf)>,
+) -> Result<(), TaskError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| io_error("listing", dir, e))?;
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            return Err(TaskError::Invalid(format!(
+                "file artifact `{}`: file names in FLOW_OUTPUT_DIR must be UTF-8",
+                e.file_name().to_string_lossy()
+            )));
+        };
+        let r = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
+        check_file_name(&r)?;
+        let meta =
+            std::fs::symlink_metadata(e.path()).map_err(|x| io_error("reading", &e.path(), x))?;
+        if meta.is_dir() {
+            collect_output_files(&e.path(), &r, out)?;
+        } else if meta.is_file() {
+            out.push((r, e.path()));
+        } else {
+            return Err(TaskError::Invalid(format!(
+                "file artifact `{r}`: FLOW_OUTPUT_DIR may hold only regular files and folders (found a symbolic link or special file)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `foreach.json` of a foreach split step, `switch.json` of a switch step.
+fn write_control_files(p: &PreparedTask, arts: &Artifacts) -> Result<(), TaskError> {
+    let step = p.flow.step(p.step);
+    match &step.next {
+        Transition::Foreach { over, .. } => {
+            let name = over.name();
+            let items = visible_value(&p.ds, arts, &p.params, name)?;
+            let Some(Value::Array(items)) = items else {
+                return Err(TaskError::Invalid(format!(
+                    "step `{}`: foreach over `{name}`, which is {}, not a JSON array",
+                    step.name,
+                    items
+                        .as_ref()
+                        .map_or("not set (no artifact or parameter of that name)", json_kind)
+                )));
+            };
+            let max = step
+                .decorators
+                .foreach
+                .as_ref()
+                .and_then(|f| f.value.max_items);
+            if let Some(max) = max.filter(|m| items.len() as u64 > *m) {
+                return Err(TaskError::Invalid(format!(
+                    "step `{}`: foreach over `{name}` has {} items, more than @foreach(max_items={max})",
+                    step.name,
+                    items.len()
+                )));
+            }
+            p.ds.write_foreach(&p.run_id, &p.addr, items.len() as u64)
+        }
+        Transition::Switch { on, .. } => {
+            let name = on.name();
+            let v = visible_value(&p.ds, arts, &p.params, name)?.ok_or_else(|| {
+                TaskError::Invalid(format!(
+                    "step `{}`: switch on `{name}`, which is not set (no artifact or parameter of that name)",
+                    step.name
+                ))
+            })?;
+            p.ds.write_switch(&p.run_id, &p.addr, &v)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Replaces the attempt record with its end state.
+fn record_end(
+    p: &PreparedTask,
+    exit_code: Option<i32>,
+    error: Option<String>,
+) -> Result<(), TaskError> {
+    let started =
+        p.ds.attempt_record(&p.run_id, &p.addr, p.attempt)?
+            .map(|r| r.started)
+            .unwrap_or_else(super::datastore::now);
+    let ok = exit_code == Some(0) && error.is_none();
+    let rec = AttemptRecord {
+        status: if ok { "succeeded" } else { "failed" }.into(),
+        started,
+        ended: Some(super::datastore::now()),
+        exit_code,
+        error,
+    };
+    p.ds.write_attempt_record(&p.run_id, &p.addr, p.attempt, &rec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_command_line_matches_the_asl() {
+        let argv =
+            resolve_task_command("flowc", "F", "s", "r1", &IndexPath(vec![3, 1]), "s3://b/p");
+        assert_eq!(
+            argv,
+            [
+                "flowc",
+                "task",
+                "F",
+                "s",
+                "--run-id",
+                "r1",
+                "--index",
+                "3.1",
+                "--datastore",
+                "s3://b/p"
+            ]
+        );
+        let argv = resolve_task_command("flowc", "F", "s", "r1", &IndexPath::default(), "d");
+        assert!(!argv.contains(&"--index".to_string()));
+    }
+
+    #[test]
+    fn names_that_could_escape_are_rejected() {
+        for bad in ["", "..", "a/../b", "/abs", "a//b", "a\\b", "a\nb"] {
+            assert!(check_file_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_file_name("sub/ok.txt").is_ok());
+        assert!(check_file_name(".hidden").is_ok());
+        for bad in ["", "..", "a/b", "a\\b"] {
+            assert!(check_artifact_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_artifact_name("my-artifact").is_ok());
+    }
+
+    #[test]
+    fn parameters_are_type_checked() {
+        let src = "flow P { param n: int = 1\n param s: str\n param f: float = 2\n step start { run \"true\" next end } step end { run \"true\" } }";
+        let (flow, d) = crate::check(src, &crate::options::CompileOptions::default());
+        let flow = flow.unwrap_or_else(|| panic!("{d:?}"));
+        let given = |v: Value| v.as_object().cloned().unwrap();
+        let ok =
+            check_parameters(&flow, &given(serde_json::json!({"s": "x", "extra": 1}))).unwrap();
+        assert_eq!(
+            Value::Object(ok),
+            serde_json::json!({"n": 1, "s": "x", "f": 2})
+        );
+        let e =
+            check_parameters(&flow, &given(serde_json::json!({"s": "x", "n": 1.5}))).unwrap_err();
+        assert!(e.to_string().contains("`n` must be of type int"), "{e}");
+        let e = check_parameters(&flow, &given(serde_json::json!({}))).unwrap_err();
+        assert!(e.to_string().contains("required parameter `s`"), "{e}");
+    }
+}

@@ -1,0 +1,264 @@
+//! `flowc interpret`: exit codes (0 SUCCEEDED, 1 FAILED, 2 invalid definition or input), the
+//! one-object `--json` output, `--input @FILE`, `--history`, `--clock virtual`, mock
+//! configurations and `--s3-root`.
+
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn flowc(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .arg("interpret")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run flowc")
+}
+
+fn write(dir: &Path, name: &str, v: &Value) {
+    std::fs::write(dir.join(name), v.to_string()).expect("write");
+}
+
+fn stdout_json(o: &Output) -> Value {
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        text.trim().lines().count(),
+        1,
+        "exactly one line on stdout: {text}"
+    );
+    serde_json::from_str(text.trim()).expect("stdout is JSON")
+}
+
+#[test]
+fn json_success_and_failure_exit_codes() {
+    let d = tempfile::tempdir().expect("tmp");
+    write(
+        d.path(),
+        "ok.json",
+        &json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": {"r": 1}, "End": true}}}),
+    );
+    let o = flowc(&["--asl", "ok.json", "--json"], d.path());
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stdout_json(&o),
+        json!({"status": "SUCCEEDED", "output": {"r": 1}})
+    );
+
+    write(
+        d.path(),
+        "fail.json",
+        &json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}),
+    );
+    let o = flowc(&["--asl", "fail.json", "--json"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stdout_json(&o),
+        json!({"status": "FAILED", "error": "E", "cause": null})
+    );
+}
+
+#[test]
+fn invalid_definition_reports_the_json_path() {
+    let d = tempfile::tempdir().expect("tmp");
+    write(
+        d.path(),
+        "bad.json",
+        &json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}}}),
+    );
+    let o = flowc(&["--asl", "bad.json", "--json"], d.path());
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("$.States.A.Next: state \"B\" does not exist"),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn invalid_input_is_a_usage_error() {
+    let d = tempfile::tempdir().expect("tmp");
+    write(
+        d.path(),
+        "ok.json",
+        &json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}),
+    );
+    let o = flowc(&["--asl", "ok.json", "--input", "{nope"], d.path());
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn input_from_file_history_and_virtual_clock() {
+    let d = tempfile::tempdir().expect("tmp");
+    write(
+        d.path(),
+        "w.json",
+        &json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 86400, "End": true}}}),
+    );
+    write(d.path(), "in.json", &json!({"k": [1, 2]}));
+    let t0 = std::time::Instant::now();
+    let o = flowc(
+        &[
+            "--asl",
+            "w.json",
+            "--input",
+            "@in.json",
+            "--json",
+            "--clock",
+            "virtual",
+            "--history",
+            "h.json",
+        ],
+        d.path(),
+    );
+    assert!(t0.elapsed().as_secs() < 5);
+    assert_eq!(
+        stdout_json(&o),
+        json!({"status": "SUCCEEDED", "output": {"k": [1, 2]}})
+    );
+    let h: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("h.json")).expect("history"))
+            .expect("json");
+    let types: Vec<&str> = h["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "WaitStateEntered",
+            "WaitStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+}
+
+#[test]
+fn mock_configuration_answers_task_states() {
+    let d = tempfile::tempdir().expect("tmp");
+    write(
+        d.path(),
+        "sm.json",
+        &json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke", "End": true, "ResultSelector": {"v.$": "$.Payload"}}}}),
+    );
+    write(
+        d.path(),
+        "mock.json",
+        &json!({
+            "StateMachines": {"sm": {"TestCases": {"happy": {"T": "ok"}}}},
+            "MockedResponses": {"ok": {"0": {"Return": {"Payload": 42}}}}
+        }),
+    );
+    let o = flowc(
+        &[
+            "--asl",
+            "sm.json",
+            "--json",
+            "--mock-config",
+            "mock.json",
+            "--test-case",
+            "happy",
+        ],
+        d.path(),
+    );
+    assert_eq!(
+        stdout_json(&o),
+        json!({"status": "SUCCEEDED", "output": {"v": 42}}),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn distributed_map_reads_items_from_the_s3_folder() {
+    let d = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(d.path().join("s3/bucket")).expect("mkdir");
+    std::fs::write(
+        d.path().join("s3/bucket/items.json"),
+        "[{\"n\":1},{\"n\":2}]",
+    )
+    .expect("write");
+    write(
+        d.path(),
+        "m.json",
+        &json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+            "Parameters": {"Bucket": "bucket", "Key": "items.json"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "OutputPath": "$.n", "End": true}}}}}}),
+    );
+    let o = flowc(&["--asl", "m.json", "--json", "--s3-root", "s3"], d.path());
+    assert_eq!(
+        stdout_json(&o),
+        json!({"status": "SUCCEEDED", "output": [1, 2]}),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn missing_s3_root_fails_the_item_reader() {
+    let d = tempfile::tempdir().expect("tmp");
+    write(
+        d.path(),
+        "m.json",
+        &json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "End": true}}}}}}),
+    );
+    let o = flowc(&["--asl", "m.json", "--json"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout_json(&o)["error"], json!("States.ItemReaderFailed"));
+}
+
+#[test]
+fn result_writer_writes_the_map_run_to_the_s3_folder() {
+    let d = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(d.path().join("s3/out")).expect("mkdir");
+    write(
+        d.path(),
+        "m.json",
+        &json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket.$": "$.bucket", "Prefix": "runs"}},
+        "ItemsPath": "$.items",
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}),
+    );
+    let o = flowc(
+        &[
+            "--asl",
+            "m.json",
+            "--json",
+            "--s3-root",
+            "s3",
+            "--input",
+            r#"{"bucket":"out","items":[1,2]}"#,
+        ],
+        d.path(),
+    );
+    let v = stdout_json(&o);
+    assert_eq!(
+        v["status"],
+        json!("SUCCEEDED"),
+        "{v} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let key = v["output"]["ResultWriterDetails"]["Key"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(v["output"]["ResultWriterDetails"]["Bucket"], json!("out"));
+    assert!(
+        key.starts_with("runs/") && key.ends_with("manifest.json"),
+        "{key}"
+    );
+    assert!(
+        d.path().join("s3/out").join(&key).exists(),
+        "manifest written"
+    );
+}

@@ -1,0 +1,73 @@
+//! Reserved error names that cannot arise locally on their own (docs/engine.md, "Errors
+//! that cannot arise locally"): `States.BranchFailed` is never raised (a failed branch fails
+//! the Parallel state with its own error), and `States.Permissions`, when an integration
+//! (a mock) throws it, is handled like any task error.
+
+use flowc::engine::clock::ClockMode;
+use flowc::engine::definition;
+use flowc::engine::exec::{execute_blocking, ExecutionConfig, ExecutionStatus};
+use flowc::engine::integrations::{Integration, TaskFuture, TaskRequest};
+use flowc::engine::StatesError;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// `test:deny` always fails with `States.Permissions`, as a mock `Throw` would.
+struct Deny;
+
+impl Integration for Deny {
+    fn handles(&self, resource: &str) -> bool {
+        resource == "test:deny"
+    }
+
+    fn invoke(&self, _request: TaskRequest) -> TaskFuture<'_> {
+        Box::pin(async {
+            Err(StatesError::new(
+                "States.Permissions",
+                "not authorized to perform: batch:SubmitJob",
+            ))
+        })
+    }
+}
+
+fn run(def: Value) -> flowc::engine::exec::ExecutionResult {
+    let sm = definition::parse(&def).expect("valid definition");
+    let cfg = ExecutionConfig {
+        clock: ClockMode::Virtual,
+        integrations: Arc::new(vec![Box::new(Deny) as Box<dyn Integration>]),
+        ..ExecutionConfig::default()
+    };
+    execute_blocking(&sm, json!({}), &cfg)
+}
+
+fn parallel_catching(error: &str) -> Value {
+    json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "End": true,
+            "Catch": [{"ErrorEquals": [error], "Next": "H"}],
+            "Branches": [{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Own", "Cause": "why"}}}]},
+        "H": {"Type": "Pass", "End": true}}})
+}
+
+#[test]
+fn a_failed_branch_fails_the_parallel_with_its_own_error_not_branch_failed() {
+    let r = run(parallel_catching("States.BranchFailed"));
+    assert_eq!(r.status, ExecutionStatus::Failed);
+    assert_eq!(r.error.as_deref(), Some("Own"));
+    assert_eq!(r.cause.as_deref(), Some("why"));
+    let r = run(parallel_catching("Own"));
+    assert_eq!(r.status, ExecutionStatus::Succeeded);
+    assert_eq!(r.output, Some(json!({"Error": "Own", "Cause": "why"})));
+}
+
+#[test]
+fn states_permissions_from_an_integration_is_caught_by_task_failed() {
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "test:deny", "End": true,
+            "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "H"}]},
+        "H": {"Type": "Pass", "End": true}}});
+    let r = run(def);
+    assert_eq!(r.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        r.output.as_ref().map(|o| o["Error"].clone()),
+        Some(json!("States.Permissions"))
+    );
+}

@@ -1,0 +1,554 @@
+//! End to end: `flowc interpret FLOW` runs real flows (Python and shell steps following the
+//! runtime contract) and each test checks the artifacts in the datastore, not only the exit
+//! code. Flows of `fixtures/ok/` run in place with a temporary `--datastore`; flows of
+//! `fixtures/run/` run in a temporary copy (some tests edit a script between a run and its
+//! `--resume`, as a user fixing a step would). The virtual clock makes retry waits instant.
+
+use flowc::runtime::{Datastore, IndexPath, LocalStore, TaskAddr};
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_flowc");
+
+fn fixtures(sub: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(sub)
+}
+
+/// A copy of `fixtures/run` in a temporary folder.
+fn run_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures("run"), dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let name = e.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(&name));
+        } else {
+            std::fs::copy(e.path(), to.join(&name)).unwrap();
+        }
+    }
+}
+
+fn command(flow: &Path, ds: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("interpret")
+        .arg(flow)
+        .arg("--datastore")
+        .arg(ds)
+        .args(["--clock", "virtual", "--max-workers", "4"])
+        .args(args)
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    c
+}
+
+/// Runs `flowc interpret FLOW --json …`; returns the JSON result (Null when none) and the
+/// process output.
+fn interpret(flow: &Path, ds: &Path, args: &[&str]) -> (Value, Output) {
+    let out = command(flow, ds, args).arg("--json").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v = text
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Value::Null);
+    (v, out)
+}
+
+/// Runs and asserts the run succeeded; returns the run id.
+fn succeed(flow: &Path, ds: &Path, args: &[&str]) -> String {
+    let (v, out) = interpret(flow, ds, args);
+    assert_eq!(
+        v["status"],
+        "succeeded",
+        "{}: {v}\nstderr:\n{}",
+        flow.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    v["run_id"].as_str().unwrap().to_string()
+}
+
+fn store(ds: &Path, flow: &str) -> Datastore {
+    Datastore::new(Box::new(LocalStore::new(ds)), flow).unwrap()
+}
+
+fn addr(task: &str) -> TaskAddr {
+    let (step, index) = task.split_once('/').unwrap_or((task, ""));
+    TaskAddr {
+        step: step.into(),
+        index: IndexPath::parse(index).unwrap(),
+    }
+}
+
+/// The value artifacts visible after `task` (`STEP` or `STEP/INDEX`) succeeded.
+fn artifacts(ds: &Path, flow: &str, run: &str, task: &str) -> Map<String, Value> {
+    let d = store(ds, flow);
+    let arts = d
+        .done_artifacts(run, &addr(task))
+        .unwrap()
+        .unwrap_or_else(|| panic!("task {task} of {flow} run {run} did not succeed"));
+    arts.values
+        .iter()
+        .map(|(k, r)| (k.clone(), d.get_value(r).unwrap()))
+        .collect()
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn run_dir(ds: &Path, flow: &str, run: &str) -> PathBuf {
+    ds.join(flow).join("runs").join(run)
+}
+
+fn ok_flow(name: &str) -> PathBuf {
+    fixtures("ok").join(name)
+}
+
+#[test]
+fn spec_example_runs_with_its_scripts() {
+    let ds = tempfile::tempdir().unwrap();
+    let run = succeed(
+        &ok_flow("spec_example.flow"),
+        ds.path(),
+        &["--param", "epochs=3"],
+    );
+    let a = artifacts(ds.path(), "CountryModels", &run, "gather");
+    assert_eq!(a["scores"], json!({"us": 0.7, "ca": 0.7, "br": 0.7}));
+    let meta = read_json(&run_dir(ds.path(), "CountryModels", &run).join("run.json"));
+    assert_eq!(meta["status"], "succeeded");
+    assert_eq!(meta["parameters"]["epochs"], 3);
+    assert_eq!(meta["parameters"]["alpha"], 0.1);
+}
+
+#[test]
+fn linear_artifacts_flow_to_later_steps() {
+    let ds = tempfile::tempdir().unwrap();
+    let run = succeed(&ok_flow("linear.flow"), ds.path(), &[]);
+    let a = artifacts(ds.path(), "Linear", &run, "end");
+    assert_eq!(a["count"], 2);
+    assert_eq!(a["greeting"], "hello");
+}
+
+#[test]
+fn static_split_joins_and_merges_artifacts() {
+    let ds = tempfile::tempdir().unwrap();
+    let run = succeed(&ok_flow("branch_join.flow"), ds.path(), &[]);
+    assert_eq!(artifacts(ds.path(), "BranchFlow", &run, "a")["x"], 1);
+    assert_eq!(artifacts(ds.path(), "BranchFlow", &run, "b")["x"], 2);
+    let a = artifacts(ds.path(), "BranchFlow", &run, "end");
+    assert_eq!(a["xs"], json!([1, 2]));
+    assert_eq!(a["total"], 3);
+    assert_eq!(a["base"], 10);
+}
+
+#[test]
+fn foreach_over_a_parameter_given_on_the_command_line() {
+    let ds = tempfile::tempdir().unwrap();
+    let (v, out) = interpret(
+        &ok_flow("foreach_param.flow"),
+        ds.path(),
+        &["--param", "numbers=[1, 2, 3, 4]"],
+    );
+    assert_eq!(v["status"], "succeeded", "{:?}", out);
+    let run = v["run_id"].as_str().unwrap();
+    assert_eq!(
+        artifacts(ds.path(), "ForeachParam", run, "square/2")["square"],
+        9
+    );
+    assert_eq!(
+        artifacts(ds.path(), "ForeachParam", run, "join")["squares"],
+        json!([1, 4, 9, 16])
+    );
+    let work = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "square")
+        .unwrap();
+    assert_eq!(work["tasks"], 4);
+}
+
+#[test]
+fn foreach_over_an_artifact() {
+    let ds = tempfile::tempdir().unwrap();
+    let run = succeed(&ok_flow("foreach_artifact.flow"), ds.path(), &[]);
+    assert_eq!(
+        artifacts(ds.path(), "ForeachFlow", &run, "a/1")["title"],
+        "HOUSE OF CARDS"
+    );
+    assert_eq!(
+        artifacts(ds.path(), "ForeachFlow", &run, "join")["titles_upper"],
+        json!(["STRANGER THINGS", "HOUSE OF CARDS", "NARCOS"])
+    );
+}
+
+#[test]
+fn nested_foreach_indexes_tasks_by_path() {
+    let ds = tempfile::tempdir().unwrap();
+    let run = succeed(&ok_flow("nested_foreach.flow"), ds.path(), &[]);
+    assert_eq!(
+        artifacts(ds.path(), "NestedForeach", &run, "square/0.1")["square"],
+        4
+    );
+    assert_eq!(
+        artifacts(ds.path(), "NestedForeach", &run, "square/1.0")["square"],
+        9
+    );
+    assert_eq!(
+        artifacts(ds.path(), "NestedForeach", &run, "sum_group/0")["group_total"],
+        5
+    );
+    assert_eq!(
+        artifacts(ds.path(), "NestedForeach", &run, "total")["totals"],
+        json!([5, 9])
+    );
+}
+
+#[test]
+fn switch_runs_only_the_chosen_case() {
+    let ds = tempfile::tempdir().unwrap();
+    let run = succeed(
+        &ok_flow("switch.flow"),
+        ds.path(),
+        &["--param", "size=5000"],
+    );
+    let a = artifacts(ds.path(), "Switch", &run, "report");
+    assert_eq!(
+        (a["mode"].clone(), a["ran"].clone()),
+        (json!("large"), json!("large"))
+    );
+    let d = store(ds.path(), "Switch");
+    assert!(!d.task_ran(&run, &addr("small_job")).unwrap());
+    let (v, _) = interpret(&ok_flow("switch.flow"), ds.path(), &["--param", "size=5"]);
+    assert_eq!(v["status"], "failed", "report expects the large case: {v}");
+    let run = v["run_id"].as_str().unwrap();
+    assert_eq!(
+        artifacts(ds.path(), "Switch", run, "small_job")["ran"],
+        "small"
+    );
+    assert!(!d.task_ran(run, &addr("large_job")).unwrap());
+}
+
+#[test]
+fn retry_fails_on_attempt_0_and_succeeds_on_attempt_1_without_waiting() {
+    let dir = run_copy();
+    let ds = dir.path().join(".flowc");
+    let t = Instant::now();
+    let run = succeed(&dir.path().join("retry_once.flow"), &ds, &[]);
+    assert!(
+        t.elapsed() < Duration::from_secs(60),
+        "the 5-minute wait was not virtual"
+    );
+    assert_eq!(
+        artifacts(&ds, "RetryOnce", &run, "start")["succeeded_at"],
+        1
+    );
+    let d = store(&ds, "RetryOnce");
+    assert_eq!(d.attempts(&run, &addr("start")).unwrap(), [0, 1]);
+    let a0 = d.attempt_record(&run, &addr("start"), 0).unwrap().unwrap();
+    assert_eq!((a0.status.as_str(), a0.exit_code), ("failed", Some(3)));
+    assert_eq!(d.done(&run, &addr("start")).unwrap(), Some(1));
+}
+
+#[test]
+fn catch_stores_the_error_artifact() {
+    let ds = tempfile::tempdir().unwrap();
+    let run = succeed(&ok_flow("catch.flow"), ds.path(), &[]);
+    let a = artifacts(ds.path(), "Catch", &run, "check_error");
+    assert_eq!(a["flaky_error"]["error"], "States.TaskFailed");
+    let cause: Value = serde_json::from_str(a["flaky_error"]["cause"].as_str().unwrap()).unwrap();
+    assert_eq!(cause["Container"]["ExitCode"], 3);
+    assert!(run_dir(ds.path(), "Catch", &run)
+        .join("end/done.json")
+        .is_file());
+}
+
+/// Whether the process whose id is in `pid_file` has ended (gone, or a zombie waiting for
+/// its reaper), allowing it a second to go.
+fn gone(pid_file: &Path) -> bool {
+    let pid = std::fs::read_to_string(pid_file).unwrap();
+    let stat = Path::new("/proc").join(pid.trim()).join("stat");
+    for _ in 0..20 {
+        match std::fs::read_to_string(&stat) {
+            Err(_) => return true,
+            Ok(s)
+                if s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z')) =>
+            {
+                return true
+            }
+            Ok(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    false
+}
+
+#[test]
+fn timeout_kills_the_whole_process_group() {
+    let dir = run_copy();
+    let ds = dir.path().join(".flowc");
+    let t = Instant::now();
+    let run = succeed(&dir.path().join("timeout.flow"), &ds, &[]);
+    assert!(
+        t.elapsed() < Duration::from_secs(20),
+        "the 30 s sleep was not cut"
+    );
+    let a = artifacts(&ds, "TimeoutKill", &run, "end");
+    assert_eq!(a["slow_error"]["error"], "States.Timeout");
+    assert!(
+        gone(&dir.path().join("slow.pid")),
+        "the step's shell survived"
+    );
+    assert!(
+        gone(&dir.path().join("sleep.pid")),
+        "the step's child survived"
+    );
+}
+
+#[test]
+fn file_artifacts_pass_across_steps() {
+    let ds = tempfile::tempdir().unwrap();
+    let run = succeed(&ok_flow("file_artifacts.flow"), ds.path(), &[]);
+    let d = store(ds.path(), "FileArtifacts");
+    let arts = d.done_artifacts(&run, &addr("end")).unwrap().unwrap();
+    let f = &arts.files["greeting.txt"];
+    assert_eq!(f.size, "hello from start\n".len() as u64);
+    let stdout = run_dir(ds.path(), "FileArtifacts", &run).join("end/attempt-0/stdout.log");
+    assert_eq!(
+        std::fs::read_to_string(stdout).unwrap().trim(),
+        "greeting.txt"
+    );
+}
+
+#[test]
+fn required_parameter_errors_stop_the_run_before_any_task() {
+    let ds = tempfile::tempdir().unwrap();
+    let flow = ok_flow("params_required.flow");
+    let (_, out) = interpret(&flow, ds.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("required parameter `name`"), "{err}");
+    let (_, out) = interpret(
+        &flow,
+        ds.path(),
+        &[
+            "--param",
+            "name=ada",
+            "--param",
+            "count=two",
+            "--param",
+            "ratio=1",
+            "--param",
+            "verbose=true",
+            "--param",
+            "config=1",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("parameter `count` (int)"), "{err}");
+    assert!(
+        !ds.path().join("RequiredParams/runs").exists(),
+        "a run was started"
+    );
+}
+
+#[test]
+fn resume_after_a_failure_clones_what_succeeded() {
+    let dir = run_copy();
+    let ds = dir.path().join(".flowc");
+    let flow = dir.path().join("resume.flow");
+    let (v, out) = interpret(&flow, &ds, &[]);
+    assert_eq!(v["status"], "failed");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(v["failures"][0]["task"], "flaky");
+    assert_eq!(v["failures"][0]["exit_code"], 4);
+    let origin = v["run_id"].as_str().unwrap().to_string();
+    let human = command(&flow, &ds, &["--resume", &origin])
+        .output()
+        .unwrap();
+    assert!(!human.status.success(), "still broken: must fail again");
+    let err = String::from_utf8_lossy(&human.stderr);
+    assert!(err.contains("flaky: the model file is missing"), "{err}");
+    assert!(err.contains("--resume"), "{err}");
+    std::fs::write(dir.path().join("scripts/flaky.sh"), "echo fixed\n").unwrap();
+    let resumed = succeed(&flow, &ds, &["--resume", &origin]);
+    let calls = std::fs::read_to_string(dir.path().join("calls.log")).unwrap();
+    assert_eq!(calls.lines().count(), 3, "foreach tasks ran again: {calls}");
+    assert_eq!(artifacts(&ds, "Resume", &resumed, "end")["total"], 5);
+    let run = run_dir(&ds, "Resume", &resumed);
+    assert_eq!(
+        read_json(&run.join("work/2/cloned.json"))["origin_run"],
+        origin
+    );
+    assert!(!run.join("flaky/cloned.json").exists());
+    assert_eq!(
+        read_json(&run.join("resume.json"))["rerun_steps"],
+        json!(["end", "flaky"])
+    );
+    // --from: the join and what follows run again, the foreach stays cloned.
+    let again = succeed(&flow, &ds, &["--resume", &resumed, "--from", "join"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("calls.log")).unwrap(),
+        calls
+    );
+    let run = run_dir(&ds, "Resume", &again);
+    assert!(run.join("work/0/cloned.json").is_file());
+    assert!(!run.join("join/cloned.json").exists());
+}
+
+#[test]
+fn interruption_stops_cleanly_and_resume_continues() {
+    let dir = run_copy();
+    let ds = dir.path().join(".flowc");
+    let flow = dir.path().join("interrupt.flow");
+    let mut child = command(&flow, &ds, &["--run-id", "first", "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid_file = dir.path().join("sleep.pid");
+    let t = Instant::now();
+    while !pid_file.exists() {
+        assert!(t.elapsed() < Duration::from_secs(60), "slow never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: sends SIGINT to the child this test spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        gone(&dir.path().join("slow.pid")) && gone(&pid_file),
+        "orphaned processes"
+    );
+    let run = run_dir(&ds, "Interrupt", "first");
+    assert_eq!(read_json(&run.join("run.json"))["status"], "interrupted");
+    assert_eq!(
+        read_json(&run.join("slow/attempt-0/attempt.json"))["status"],
+        "failed"
+    );
+    assert!(!run.join("slow/done.json").exists());
+    std::fs::write(dir.path().join("scripts/slow.sh"), "true\n").unwrap();
+    let resumed = succeed(&flow, &ds, &["--resume", "first"]);
+    assert_eq!(artifacts(&ds, "Interrupt", &resumed, "end")["total"], 1);
+    let calls = std::fs::read_to_string(dir.path().join("calls.log")).unwrap();
+    assert_eq!(calls.lines().count(), 2, "{calls}");
+}
+
+/// The movie statistics flow, checked against the quartiles computed here from the CSV.
+#[test]
+fn movie_stats_matches_a_direct_computation() {
+    let ds = tempfile::tempdir().unwrap();
+    let run = succeed(&ok_flow("movie_stats.flow"), ds.path(), &[]);
+    let stats = artifacts(ds.path(), "MovieStatsFlow", &run, "join")["genre_stats"].clone();
+    let csv = std::fs::read_to_string(fixtures("ok").join("data/movies.csv")).unwrap();
+    let mut by_genre: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for line in csv.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let cols: Vec<&str> = line.rsplitn(3, ',').collect();
+        let gross: f64 = cols[0].trim().parse().unwrap();
+        for g in cols[1].split('|') {
+            by_genre.entry(g.to_lowercase()).or_default().push(gross);
+        }
+    }
+    assert_eq!(stats.as_object().unwrap().len(), by_genre.len());
+    for (genre, mut v) in by_genre {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let at = |q: f64| {
+            let pos = q * (v.len() - 1) as f64;
+            let lo = pos as usize;
+            let hi = (lo + 1).min(v.len() - 1);
+            v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+        };
+        let s = &stats[&genre];
+        assert_eq!(s["count"], v.len(), "{genre}");
+        for (i, q) in [0.25, 0.5, 0.75].into_iter().enumerate() {
+            let got = s["quartiles"][i].as_f64().unwrap();
+            assert!(
+                (got - at(q)).abs() < 1e-6,
+                "{genre} q{q}: {got} vs {}",
+                at(q)
+            );
+        }
+    }
+}
+
+#[test]
+fn show_prints_tasks_artifacts_and_logs() {
+    let ds = tempfile::tempdir().unwrap();
+    let run = succeed(&ok_flow("foreach_param.flow"), ds.path(), &[]);
+    let show = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .arg("show")
+            .args(args)
+            .arg("--datastore")
+            .arg(ds.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let all = show(&[&run]);
+    assert!(
+        all.contains("square                   4 succeeded"),
+        "{all}"
+    );
+    let one = show(&[&run, "square/1"]);
+    assert!(one.contains("square = 4"), "{one}");
+    let end = show(&[&run, "end"]);
+    assert!(end.contains("ok: squares=[1, 4, 9, 16]"), "{end}");
+    let runs = flowc::runtime::local::list_runs(ds.path()).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].run_id.as_str(), runs[0].status.as_str()),
+        (run.as_str(), "succeeded")
+    );
+}
+
+/// The process group of the process whose id is in `pid_file`.
+fn pgrp(pid_file: &Path) -> i32 {
+    let pid = std::fs::read_to_string(pid_file).unwrap();
+    let stat = std::fs::read_to_string(Path::new("/proc").join(pid.trim()).join("stat")).unwrap();
+    let after = stat.rsplit(')').next().unwrap();
+    after.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_killed_interpreter_leaves_a_run_that_resume_continues() {
+    let dir = run_copy();
+    let ds = dir.path().join(".flowc");
+    let flow = dir.path().join("interrupt.flow");
+    let mut child = command(&flow, &ds, &["--run-id", "killed", "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid_file = dir.path().join("sleep.pid");
+    let t = Instant::now();
+    while !pid_file.exists() {
+        assert!(t.elapsed() < Duration::from_secs(60), "slow never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The task outlives a SIGKILLed interpreter (nothing can stop it); end it here.
+    // SAFETY: signals the process group of the task this test's run started.
+    unsafe { libc::killpg(pgrp(&pid_file), libc::SIGKILL) };
+    let run = run_dir(&ds, "Interrupt", "killed");
+    assert_eq!(read_json(&run.join("run.json"))["status"], "running");
+    std::fs::write(dir.path().join("scripts/slow.sh"), "true\n").unwrap();
+    let resumed = succeed(&flow, &ds, &["--resume", "killed"]);
+    assert_eq!(artifacts(&ds, "Interrupt", &resumed, "end")["total"], 1);
+    let note = read_json(&run_dir(&ds, "Interrupt", &resumed).join("resume.json"));
+    assert_eq!(note["rerun_roots"], json!(["slow"]));
+}
