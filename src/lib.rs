@@ -11,6 +11,7 @@
 //!
 //! See `ARCHITECTURE.md` for the stage table.
 
+pub mod aws;
 pub mod backend;
 pub mod diagnostics;
 pub mod driver;

@@ -3,10 +3,16 @@
 pub mod check;
 pub mod common;
 pub mod compile;
+pub mod delete;
+pub mod deploy;
 pub mod explain;
 pub mod interpret;
+pub mod runs;
 pub mod show;
 pub mod task;
+pub mod terminate;
+pub mod trigger;
+pub mod why;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +36,18 @@ pub enum Command {
     Interpret(interpret::Args),
     /// Describe a diagnostic code, with an example.
     Explain(explain::Args),
+    /// Deploy a flow to AWS (Step Functions, Batch, EventBridge); `--plan` changes nothing.
+    Deploy(deploy::Args),
+    /// Start a run of a deployed flow.
+    Trigger(trigger::Args),
+    /// List the runs of a deployed flow.
+    Runs(runs::Args),
+    /// Stop a running run.
+    Terminate(terminate::Args),
+    /// Remove a deployed flow (never the datastore).
+    Delete(delete::Args),
+    /// Explain why a run failed, and how to resume it locally.
+    Why(why::Args),
     /// Run one task of a flow run (what each compiled AWS Batch job runs).
     Task(task::Args),
     /// Print a local run's tasks, or one task's artifacts and log.
@@ -43,6 +61,12 @@ pub fn run(cli: Cli) -> i32 {
         Command::Compile(a) => compile::run(a),
         Command::Interpret(a) => interpret::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Deploy(a) => deploy::run(a),
+        Command::Trigger(a) => trigger::run(a),
+        Command::Runs(a) => runs::run(a),
+        Command::Terminate(a) => terminate::run(a),
+        Command::Delete(a) => delete::run(a),
+        Command::Why(a) => why::run(a),
         Command::Task(a) => task::run(a),
         Command::Show(a) => show::run(a),
     }

@@ -1,0 +1,42 @@
+//! `flowc delete FLOW`: remove a deployed flow (rules, schedules, aliases, state machine, job
+//! definitions); never the datastore.
+
+use super::common;
+use super::deploy::{checked_flow, report_error, SettingsArgs};
+use flowc::aws::clients::{Aws, CallLog};
+use flowc::aws::{self, runs};
+use std::path::PathBuf;
+
+/// Arguments of `flowc delete`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The flow file.
+    pub file: PathBuf,
+    /// Settings.
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+/// Runs `flowc delete`: one line per deleted resource.
+pub fn run(args: Args) -> i32 {
+    let result = (|| {
+        let s = args.settings.settings(&args.file)?;
+        let flow = checked_flow(&args.file)?;
+        aws::block_on(async {
+            let aws = Aws::connect(&s, CallLog::default()).await?;
+            runs::delete(&aws, &flow).await
+        })?
+    })();
+    match result {
+        Ok(done) => {
+            for d in &done {
+                println!("deleted {d}");
+            }
+            if done.is_empty() {
+                println!("nothing deployed");
+            }
+            common::EXIT_OK
+        }
+        Err(e) => report_error(&args.file, Default::default(), &e),
+    }
+}

@@ -1,0 +1,387 @@
+//! `flowc deploy` against a moto server on 127.0.0.1 (started per test, stopped on drop).
+//!
+//! Known moto 5.2.5 gaps (see `shared/tools/moto/README.md`) these tests work around rather
+//! than mistake for flowc bugs: executions cannot start on an alias or version ARN (runs are
+//! started with `--latest`), `ListStateMachineVersions` answers HTTP 500 (versions are
+//! checked through the alias and `DescribeStateMachine` on the version ARN).
+
+mod support;
+
+use flowc::aws::clients::{Aws, CallLog};
+use flowc::aws::config::Settings;
+use flowc::aws::deploy::{self, Action, Report};
+use flowc::aws::{runs, Error};
+use std::path::{Path, PathBuf};
+use support::moto::{self, Moto};
+
+const SCHEDULED: &str = r#"@schedule(hourly=true)
+flow Deployed {
+    param n: int = 3 "how many"
+
+    step start {
+        run "echo start"
+        next train
+    }
+
+    @batch(image="trainer:2")
+    step train {
+        run "echo train"
+        next end
+    }
+
+    step end {
+        run "echo done"
+    }
+}
+"#;
+
+struct Env {
+    moto: Moto,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env::with(&[])
+    }
+
+    fn with(moto_env: &[(&str, &str)]) -> Env {
+        let moto = Moto::start_with(moto_env);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let env = Env { moto, dir };
+        env.write("flowc.toml", &env.moto.config_toml());
+        env.block(seed(&env.aws(CallLog::default())));
+        env
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        moto::write_files(self.dir.path(), &[(name, text)]);
+    }
+
+    fn flow_path(&self) -> PathBuf {
+        self.dir.path().join("flow.flow")
+    }
+
+    fn settings(&self) -> Settings {
+        Settings::load(&self.flow_path(), None, &|_| None, &[]).expect("settings")
+    }
+
+    fn aws(&self, log: CallLog) -> Aws {
+        self.block(Aws::connect(&self.settings(), log))
+            .expect("connect")
+    }
+
+    fn block<F: std::future::Future>(&self, f: F) -> F::Output {
+        flowc::aws::block_on(f).expect("runtime")
+    }
+
+    /// Deploys `flow` (written to flow.flow); returns the report and the calls made.
+    fn deploy(&self, flow: &str, dry: bool, force: bool) -> (Result<Report, Error>, CallLog) {
+        self.write("flow.flow", flow);
+        let log = CallLog::default();
+        let aws = self.aws(log.clone());
+        let desired = deploy::prepare(&self.flow_path(), &self.settings()).expect("prepare");
+        (self.block(deploy::run(&aws, &desired, dry, force)), log)
+    }
+}
+
+use support::moto::seed;
+
+fn actions(r: &Report) -> Vec<(&'static str, Action)> {
+    r.items.iter().map(|i| (i.kind, i.action)).collect()
+}
+
+fn rule_targets(env: &Env, aws: &Aws, rule: &str) -> Vec<String> {
+    env.block(aws.events.list_targets_by_rule().rule(rule).send())
+        .map(|o| o.targets().iter().map(|t| t.arn().to_string()).collect())
+        .unwrap_or_default()
+}
+
+fn alias_version(env: &Env, aws: &Aws, alias_arn: &str) -> String {
+    let a = env
+        .block(
+            aws.sfn
+                .describe_state_machine_alias()
+                .state_machine_alias_arn(alias_arn)
+                .send(),
+        )
+        .expect("describe alias");
+    a.routing_configuration()[0]
+        .state_machine_version_arn()
+        .to_string()
+}
+
+#[test]
+fn first_deploy_creates_everything_and_redeploy_makes_no_mutating_call() {
+    let env = Env::new();
+    let (r, log) = env.deploy(SCHEDULED, false, false);
+    let r = r.expect("deploy");
+    let kinds: Vec<_> = actions(&r);
+    assert_eq!(
+        kinds,
+        vec![
+            ("role", Action::Unchanged),
+            ("role", Action::Unchanged),
+            ("role", Action::Unchanged),
+            ("code package", Action::Create),
+            ("job definition", Action::Create),
+            ("job definition", Action::Create),
+            ("state machine", Action::Create),
+            ("alias", Action::Create),
+            ("rule", Action::Create),
+        ],
+        "{}",
+        r.render()
+    );
+    let ops: Vec<String> = log.mutating().into_iter().map(|(_, op)| op).collect();
+    assert_eq!(
+        ops,
+        [
+            "PutObject",
+            "RegisterJobDefinition",
+            "RegisterJobDefinition",
+            "CreateStateMachine",
+            "CreateStateMachineAlias",
+            "PutRule",
+            "PutTargets"
+        ]
+    );
+    let aws = env.aws(CallLog::default());
+    let alias = r.alias_arn.clone().expect("alias arn");
+    assert!(alias.ends_with(":stateMachine:Deployed:live"), "{alias}");
+    assert_eq!(
+        rule_targets(&env, &aws, "Deployed-schedule"),
+        vec![alias.clone()]
+    );
+    assert_eq!(Some(alias_version(&env, &aws, &alias)), r.version_arn);
+
+    let (again, log) = env.deploy(SCHEDULED, false, false);
+    let again = again.expect("redeploy");
+    assert!(again.unchanged(), "{}", again.render());
+    assert_eq!(log.mutating(), vec![], "redeploy must not mutate");
+    assert!(!log.calls().is_empty());
+}
+
+#[test]
+fn changed_flow_publishes_a_version_and_moves_the_alias() {
+    let env = Env::new();
+    let (first, _) = env.deploy(SCHEDULED, false, false);
+    let first = first.expect("deploy");
+    let changed = SCHEDULED.replace("echo train", "echo train harder");
+    let (second, log) = env.deploy(&changed, false, false);
+    let second = second.expect("redeploy");
+    let ops: Vec<String> = log.mutating().into_iter().map(|(_, op)| op).collect();
+    assert_eq!(
+        ops,
+        [
+            "PutObject",
+            "UpdateStateMachine",
+            "TagResource",
+            "UpdateStateMachineAlias"
+        ],
+        "{}",
+        second.render()
+    );
+    assert_ne!(first.version_arn, second.version_arn);
+    let aws = env.aws(CallLog::default());
+    let alias = second.alias_arn.clone().expect("alias");
+    assert_eq!(Some(alias_version(&env, &aws, &alias)), second.version_arn);
+    assert_eq!(rule_targets(&env, &aws, "Deployed-schedule"), vec![alias]);
+    // The code changed, so did the definition (it names the code package).
+    assert!(second
+        .changes
+        .iter()
+        .any(|c| c.to_string().contains("train")));
+}
+
+#[test]
+fn removing_the_schedule_removes_the_rule_and_its_targets() {
+    let env = Env::new();
+    env.deploy(SCHEDULED, false, false).0.expect("deploy");
+    let unscheduled = SCHEDULED.replace("@schedule(hourly=true)\n", "");
+    let (r, _) = env.deploy(&unscheduled, false, false);
+    let r = r.expect("redeploy");
+    assert!(r
+        .items
+        .iter()
+        .any(|i| i.kind == "rule" && i.action == Action::Delete));
+    let aws = env.aws(CallLog::default());
+    let gone = env.block(aws.events.describe_rule().name("Deployed-schedule").send());
+    assert!(gone.is_err(), "rule still there");
+    let (again, log) = env.deploy(&unscheduled, false, false);
+    assert!(again.expect("third").unchanged());
+    assert!(log.mutating().is_empty());
+}
+
+#[test]
+fn plan_mutates_nothing_and_shows_the_state_diff() {
+    let env = Env::new();
+    let (plan, log) = env.deploy(SCHEDULED, true, false);
+    let plan = plan.expect("plan");
+    assert!(log.mutating().is_empty(), "{:?}", log.mutating());
+    assert!(plan
+        .items
+        .iter()
+        .all(|i| i.kind == "role" || i.action == Action::Create));
+    env.deploy(SCHEDULED, false, false).0.expect("deploy");
+    let changed = SCHEDULED.replace("echo done", "echo finished");
+    let (plan, log) = env.deploy(&changed, true, false);
+    let plan = plan.expect("plan");
+    assert!(log.mutating().is_empty());
+    let text = plan.render();
+    assert!(text.contains("update     state machine"), "{text}");
+    assert!(text.contains("~ state end: Parameters"), "{text}");
+    // Nothing was applied: a real deploy still has the update to do.
+    let (r, _) = env.deploy(&changed, false, false);
+    assert!(!r.expect("deploy").unchanged());
+}
+
+#[test]
+fn drift_is_refused_without_force() {
+    let env = Env::new();
+    let r = env.deploy(SCHEDULED, false, false).0.expect("deploy");
+    let aws = env.aws(CallLog::default());
+    let sm = r.state_machine_arn.clone().expect("arn");
+    let edited = r#"{"StartAt":"X","States":{"X":{"Type":"Succeed"}}}"#;
+    env.block(
+        aws.sfn
+            .update_state_machine()
+            .state_machine_arn(&sm)
+            .definition(edited)
+            .send(),
+    )
+    .expect("edit outside flowc");
+    let changed = SCHEDULED.replace("echo done", "echo finished");
+    let (refused, log) = env.deploy(&changed, false, false);
+    match refused {
+        Err(Error::Drift(text)) => assert!(text.contains("- state X"), "{text}"),
+        other => panic!("expected drift, got {other:?}"),
+    }
+    assert_eq!(log.mutating(), vec![], "a refused deploy changes nothing");
+    let forced = env.deploy(&changed, false, true).0.expect("forced");
+    assert!(forced
+        .items
+        .iter()
+        .any(|i| i.kind == "state machine" && i.action == Action::Update));
+}
+
+#[test]
+fn delete_leaves_nothing_but_the_datastore() {
+    let env = Env::new();
+    let r = env.deploy(SCHEDULED, false, false).0.expect("deploy");
+    let aws = env.aws(CallLog::default());
+    let flow = flowc::check(SCHEDULED, &Default::default())
+        .0
+        .expect("flow");
+    let done = env.block(runs::delete(&aws, &flow)).expect("delete");
+    assert!(done.iter().any(|d| d.starts_with("rule ")), "{done:?}");
+    let sms = env
+        .block(aws.sfn.list_state_machines().send())
+        .expect("list");
+    assert!(sms.state_machines().is_empty());
+    assert!(env
+        .block(aws.events.describe_rule().name("Deployed-schedule").send())
+        .is_err());
+    let jds = env
+        .block(aws.batch.describe_job_definitions().status("ACTIVE").send())
+        .expect("job definitions");
+    assert!(jds.job_definitions().is_empty());
+    let key = r.items[3]
+        .name
+        .trim_start_matches("s3://flowc-test/")
+        .to_string();
+    assert!(env
+        .block(aws.s3.head_object().bucket("flowc-test").key(key).send())
+        .is_ok());
+    assert!(env
+        .block(runs::delete(&aws, &flow))
+        .expect("again")
+        .is_empty());
+}
+
+/// A full first deploy makes these many calls; failing each one in turn (after the server
+/// applied it), a clean rerun converges to the end state of a fault-free deploy.
+#[test]
+fn a_failed_call_at_any_point_converges_on_rerun() {
+    let env = Env::new();
+    let (clean, log) = env.deploy(SCHEDULED, false, false);
+    let clean = clean.expect("deploy");
+    let total = log.calls().len();
+    let reference = end_state(&env, &clean);
+    for n in 0..total {
+        assert_eq!(
+            moto::http(env.moto.port, "POST", "/moto-api/reset"),
+            Some(200)
+        );
+        env.block(seed(&env.aws(CallLog::default())));
+        env.write("flow.flow", SCHEDULED);
+        let log = CallLog::default();
+        log.fail_at(Some(n));
+        let aws = env.aws(log);
+        let desired = deploy::prepare(&env.flow_path(), &env.settings()).expect("prepare");
+        let failed = env.block(deploy::run(&aws, &desired, false, false));
+        assert!(failed.is_err(), "call {n} did not fail");
+        let (rerun, _) = env.deploy(SCHEDULED, false, false);
+        let rerun = rerun.unwrap_or_else(|e| panic!("rerun after fault at {n}: {e}"));
+        assert_eq!(
+            end_state(&env, &rerun),
+            reference,
+            "after fault at call {n}"
+        );
+        let (last, log) = env.deploy(SCHEDULED, false, false);
+        assert!(last.expect("third").unchanged(), "fault at {n}");
+        assert!(log.mutating().is_empty(), "fault at {n}");
+    }
+}
+
+/// What a deploy leaves: state machine definition hash, alias version's definition hash,
+/// tags, rule targets, ACTIVE job definition revisions per name.
+fn end_state(env: &Env, r: &Report) -> Vec<String> {
+    let aws = env.aws(CallLog::default());
+    let sm = r.state_machine_arn.clone().expect("sm");
+    let d = env
+        .block(
+            aws.sfn
+                .describe_state_machine()
+                .state_machine_arn(&sm)
+                .send(),
+        )
+        .expect("sm");
+    let alias = r.alias_arn.clone().expect("alias");
+    let v = alias_version(env, &aws, &alias);
+    let vd = env
+        .block(
+            aws.sfn
+                .describe_state_machine()
+                .state_machine_arn(&v)
+                .send(),
+        )
+        .expect("version");
+    let tags = env
+        .block(aws.sfn.list_tags_for_resource().resource_arn(&sm).send())
+        .expect("tags");
+    let mut tags: Vec<String> = tags
+        .tags()
+        .iter()
+        .map(|t| format!("{:?}={:?}", t.key(), t.value()))
+        .collect();
+    tags.sort();
+    let jds = env
+        .block(aws.batch.describe_job_definitions().status("ACTIVE").send())
+        .expect("job definitions");
+    let mut names: Vec<String> = jds
+        .job_definitions()
+        .iter()
+        .map(|j| j.job_definition_name().unwrap_or_default().to_string())
+        .collect();
+    names.sort();
+    let mut out = vec![
+        flowc::aws::diff::definition_hash(d.definition()),
+        flowc::aws::diff::definition_hash(vd.definition()),
+        tags.join(","),
+        rule_targets(env, &aws, "Deployed-schedule").join(","),
+        names.join(","),
+    ];
+    out.push(Path::new(&alias).display().to_string());
+    out
+}
