@@ -297,3 +297,32 @@ fn a_datastore_that_is_not_s3_is_a_usage_error() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn runs_lists_local_runs() {
+    let ds = tempfile::tempdir().unwrap();
+    let ds = ds.path().to_str().unwrap();
+    let flow = "fixtures/ok/helloworld.flow";
+    let out = flowc(&[
+        "interpret",
+        flow,
+        "--datastore",
+        ds,
+        "--run-id",
+        "r1",
+        "--quiet",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = flowc(&["runs", "--datastore", ds]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    let fields: Vec<&str> = listing
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split('\t')
+        .collect();
+    assert_eq!(fields[..3], ["r1", "HelloFlow", "succeeded"], "{listing}");
+    let out = flowc(&["runs", "--datastore", ds, "--status", "failed"]);
+    assert_eq!(text(&out.stdout), "", "no failed runs");
+}

@@ -40,7 +40,7 @@ pub enum Command {
     Deploy(deploy::Args),
     /// Start a run of a deployed flow.
     Trigger(trigger::Args),
-    /// List the runs of a deployed flow.
+    /// List runs: a deployed flow's executions, or the local datastore's (`--local`).
     Runs(runs::Args),
     /// Stop a running run.
     Terminate(terminate::Args),

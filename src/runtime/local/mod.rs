@@ -414,7 +414,8 @@ fn config(
         })),
         hook: Some(Arc::new(TaskHook {
             exe: opts.exe.clone(),
-            flow_file: opts.flow_file.clone(),
+            // Absolute: tasks run in the code directory, not in the caller's.
+            flow_file: std::fs::canonicalize(&opts.flow_file).unwrap_or(opts.flow_file.clone()),
         })),
         ..BatchOptions::default()
     });
