@@ -17,8 +17,8 @@ pub struct Artifacts {
     pub rules: Option<String>,
     /// The IAM policy document the state machine role needs (pretty JSON).
     pub iam: String,
-    /// The typed IR (pretty JSON), for `--emit ir`.
-    pub ir: String,
+    /// The typed IR, rendered only when asked for (`--emit ir`, [`Artifacts::ir_json`]).
+    pub flow: crate::ir::Flow,
     /// Reasons for compile choices, for `--explain` (one line each).
     pub explain: Vec<String>,
     /// Warnings (compilation succeeded).
@@ -32,16 +32,22 @@ pub fn build(source: &str, opts: &CompileOptions) -> Result<Artifacts, Vec<Diagn
     let compiled = crate::compile(source, opts)?;
     let rules = crate::backend::eventbridge::emit(&compiled.flow, opts);
     let iam = crate::backend::iam::emit(&compiled.definition, &compiled.flow, opts);
-    let ir = serde_json::to_value(&compiled.flow).unwrap_or_default();
     Ok(Artifacts {
         flow_name: compiled.flow.name.clone(),
         asl: compiled.asl,
         rules: rules.as_ref().map(pretty),
         iam: pretty(&iam),
-        ir: pretty(&ir),
+        flow: compiled.flow,
         explain: compiled.explain,
         warnings: compiled.warnings,
     })
+}
+
+impl Artifacts {
+    /// The typed IR as pretty JSON with a trailing newline (for `--emit ir`).
+    pub fn ir_json(&self) -> String {
+        pretty(&serde_json::to_value(&self.flow).unwrap_or_default())
+    }
 }
 
 /// Pretty JSON with a trailing newline (the format of every emitted file).

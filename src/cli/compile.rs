@@ -3,6 +3,7 @@
 use super::common::{self, ErrorFormat};
 use flowc::driver::{self, Artifacts};
 use flowc::options::{self, CompileOptions, ConfigFile};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 /// The outputs `--emit` can select.
@@ -162,14 +163,14 @@ fn write_outputs(args: &Args, out: &Artifacts) -> i32 {
     }
     for emit in &args.emit {
         let (suffix, text) = match emit {
-            Emit::Asl => ("asl", Some(&out.asl)),
-            Emit::Rules => ("rules", out.rules.as_ref()),
-            Emit::Iam => ("iam", Some(&out.iam)),
-            Emit::Ir => ("ir", Some(&out.ir)),
+            Emit::Asl => ("asl", Some(Cow::from(&out.asl))),
+            Emit::Rules => ("rules", out.rules.as_ref().map(Cow::from)),
+            Emit::Iam => ("iam", Some(Cow::from(&out.iam))),
+            Emit::Ir => ("ir", Some(Cow::from(out.ir_json()))),
         };
         let Some(text) = text else { continue };
         let path = dir.join(format!("{}.{suffix}.json", out.flow_name));
-        if let Err(e) = std::fs::write(&path, text) {
+        if let Err(e) = std::fs::write(&path, text.as_bytes()) {
             common::print_stderr(&format!("error: cannot write {}: {e}\n", path.display()));
             return common::EXIT_USAGE;
         }

@@ -334,7 +334,7 @@ impl Lowerer<'_> {
                 let fail = format!("flowc-Invalid-{}", p.name);
                 let rule = json!({"And": [{"Variable": var, "IsPresent": true}, {"Not": {"Variable": var, test: true}}], "Next": fail});
                 choices.push(rule);
-                let cause = format!("parameter `{}` must be of type {}", p.name, type_name(p.ty));
+                let cause = format!("parameter `{}` must be of type {}", p.name, p.ty.as_str());
                 fails.push((fail, p.span, "flowc.InvalidParameter", cause));
             }
         }
@@ -961,16 +961,6 @@ fn type_test(ty: ir::ParamType) -> Option<&'static str> {
         ir::ParamType::Int | ir::ParamType::Float => Some("IsNumeric"),
         ir::ParamType::Bool => Some("IsBoolean"),
         ir::ParamType::Json => None,
-    }
-}
-
-fn type_name(ty: ir::ParamType) -> &'static str {
-    match ty {
-        ir::ParamType::Str => "str",
-        ir::ParamType::Int => "int",
-        ir::ParamType::Float => "float",
-        ir::ParamType::Bool => "bool",
-        ir::ParamType::Json => "json",
     }
 }
 

@@ -358,22 +358,12 @@ pub fn check_parameters(
             return Err(TaskError::Invalid(format!(
                 "parameter `{}` must be of type {}, got {v}",
                 p.name,
-                type_name(p.ty)
+                p.ty.as_str()
             )));
         }
         out.insert(p.name.clone(), v);
     }
     Ok(out)
-}
-
-fn type_name(t: ParamType) -> &'static str {
-    match t {
-        ParamType::Str => "str",
-        ParamType::Int => "int",
-        ParamType::Float => "float",
-        ParamType::Bool => "bool",
-        ParamType::Json => "json",
-    }
 }
 
 fn command_argv(c: &ir::Command) -> Result<Vec<String>, TaskError> {

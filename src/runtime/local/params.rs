@@ -18,7 +18,7 @@ pub fn resolve(flow: &Flow, given: &[String]) -> Result<Map<String, Value>, Stri
         let name = name.trim();
         let decl = flow.param(name).ok_or_else(|| unknown(flow, name))?;
         let value = typed(decl.ty, raw)
-            .map_err(|why| format!("parameter `{name}` ({}): {why}", type_name(decl.ty)))?;
+            .map_err(|why| format!("parameter `{name}` ({}): {why}", decl.ty.as_str()))?;
         if values.insert(name.to_string(), value).is_some() {
             return Err(format!("parameter `{name}` is given twice"));
         }
@@ -41,7 +41,7 @@ pub fn complete(flow: &Flow, mut values: Map<String, Value>) -> Result<Map<Strin
                 return Err(format!(
                     "required parameter `{}` ({}) has no value: add --param {}=VALUE",
                     p.name,
-                    type_name(p.ty),
+                    p.ty.as_str(),
                     p.name
                 ))
             }
@@ -90,16 +90,6 @@ fn typed(ty: ParamType, raw: &str) -> Result<Value, String> {
         ParamType::Json => {
             serde_json::from_str(raw).map_err(|e| format!("`{raw}` is not valid JSON: {e}"))
         }
-    }
-}
-
-fn type_name(t: ParamType) -> &'static str {
-    match t {
-        ParamType::Str => "str",
-        ParamType::Int => "int",
-        ParamType::Float => "float",
-        ParamType::Bool => "bool",
-        ParamType::Json => "json",
     }
 }
 
