@@ -10,7 +10,8 @@
 //! passes fails with a message to remove it.
 //!
 //! The corpus path is `$FLOWC_CONFORMANCE_CORPUS`, else
-//! `/work/shared/conformance/asl-aws-recorded.jsonl`, else
+//! `../shared/conformance/asl-aws-recorded.jsonl` beside the repository (where CI puts it),
+//! else `/work/shared/conformance/asl-aws-recorded.jsonl`, else
 //! `tests/conformance/asl-aws-recorded.jsonl`. A summary of pass counts by feature is printed
 //! at the end (`FLOWC_CONFORMANCE_SUMMARY=FILE` also writes it as JSON).
 
@@ -33,10 +34,16 @@ fn corpus_path() -> String {
     if let Ok(p) = std::env::var("FLOWC_CONFORMANCE_CORPUS") {
         return p;
     }
-    if std::path::Path::new(DEFAULT_CORPUS).exists() {
-        return DEFAULT_CORPUS.to_string();
-    }
-    LOCAL_CORPUS.to_string()
+    // CI clones the repository with `shared/` beside it.
+    let beside = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/conformance/asl-aws-recorded.jsonl"
+    );
+    [beside, DEFAULT_CORPUS]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .unwrap_or(LOCAL_CORPUS)
+        .to_string()
 }
 
 fn expected_failures() -> HashSet<String> {
