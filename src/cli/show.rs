@@ -66,6 +66,10 @@ pub struct FlowArgs {
     /// No progress display: only task output, failures and the summary.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run each task as a child `flowc task` process, the Batch job's command line as it is
+    /// (slower), instead of running the task runtime in-process around the step's command.
+    #[arg(long)]
+    pub task_process: bool,
 }
 
 /// Runs `flowc interpret FLOW` with the shared options of `args`.
@@ -95,6 +99,7 @@ pub fn run_flow(flow: &Path, args: &super::interpret::Args, fa: &FlowArgs) -> i3
         from: fa.from.clone(),
         display,
         exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("flowc")),
+        task_process: fa.task_process,
     };
     match local::run(&opts) {
         Ok(o) => {

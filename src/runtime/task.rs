@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 /// Everything that names one task attempt (the arguments of `flowc task`).
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +54,7 @@ pub struct PreparedTask {
     /// The flow's datastore.
     pub ds: Datastore,
     /// The checked flow.
-    pub flow: ir::Flow,
+    pub flow: Arc<ir::Flow>,
     /// The step.
     pub step: StepId,
     /// The task.
@@ -81,6 +82,21 @@ impl PreparedTask {
     fn path(&self, name: &str) -> PathBuf {
         self.work.path().join(name)
     }
+
+    /// The files that receive the command's stdout and stderr (`stdout.log`, `stderr.log` in
+    /// the scratch folder; [`finish`] stores them in the datastore).
+    pub fn log_paths(&self) -> (PathBuf, PathBuf) {
+        (self.path("stdout.log"), self.path("stderr.log"))
+    }
+}
+
+/// The variables of this process's environment that a command must not inherit: every
+/// `FLOW_*` (the task sets its own, see the runtime contract).
+pub fn inherited_flow_vars() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("FLOW_"))
+        .collect()
 }
 
 /// The argv of task (`step`, `index`) of `run_id` as a child process: `EXE task FLOW STEP
@@ -126,18 +142,52 @@ pub fn run_task_observed(
     on_spawn: &dyn Fn(u32),
 ) -> Result<TaskOutcome, TaskError> {
     let p = prepare(req, store)?;
-    let result = execute(&p, req.console_prefix, on_spawn).and_then(|code| finish(&p, code));
+    match execute(&p, req.console_prefix, on_spawn) {
+        Ok(code) => finish_recorded(&p, code),
+        Err(e) => {
+            let _ = record_end(&p, None, Some(e.to_string()));
+            Err(e)
+        }
+    }
+}
+
+/// [`finish`], recording the attempt as failed (with the error) when the outputs break the
+/// contract.
+pub fn finish_recorded(p: &PreparedTask, exit_code: i32) -> Result<TaskOutcome, TaskError> {
+    let result = finish(p, exit_code);
     if let Err(e) = &result {
-        let _ = record_end(&p, None, Some(e.to_string()));
+        let _ = record_end(p, None, Some(e.to_string()));
     }
     result
+}
+
+/// Ends an attempt whose command was stopped from outside (a state timeout, an interrupted
+/// run): stores the logs written so far and records the attempt as failed with `reason`.
+/// Errors: the datastore cannot be written.
+pub fn abandon(p: &PreparedTask, reason: &str) -> Result<(), TaskError> {
+    for log in ["stdout.log", "stderr.log"] {
+        let path = p.path(log);
+        if path.exists() {
+            p.ds.put_log(&p.run_id, &p.addr, p.attempt, log, &path)?;
+        }
+    }
+    record_end(p, None, Some(reason.to_string()))
 }
 
 /// Loads the flow, claims the attempt, and writes the task's inputs into a scratch folder.
 /// Errors: unknown step, wrong index depth, missing `parameters.json`, a predecessor that did
 /// not run, a datastore error.
 pub fn prepare(req: &TaskRequest, store: Box<dyn ObjectStore>) -> Result<PreparedTask, TaskError> {
-    let flow = load_flow(req)?;
+    prepare_checked(req, Arc::new(load_flow(req)?), store)
+}
+
+/// [`prepare`] with the flow already loaded and checked (a local runner checks it once per
+/// run, not once per task); `req.flow` and `req.flow_file` are not read.
+pub fn prepare_checked(
+    req: &TaskRequest,
+    flow: Arc<ir::Flow>,
+    store: Box<dyn ObjectStore>,
+) -> Result<PreparedTask, TaskError> {
     let step = find_step(&flow, &req.step)?;
     let topo = Topology::new(&flow);
     let depth = topo.depth(step);
@@ -504,10 +554,8 @@ pub fn execute(p: &PreparedTask, prefix: bool, on_spawn: &dyn Fn(u32)) -> Result
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (k, _) in std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))) {
-        if k.starts_with("FLOW_") {
-            cmd.env_remove(k);
-        }
+    for k in inherited_flow_vars() {
+        cmd.env_remove(k);
     }
     cmd.envs(p.env.iter().map(|(k, v)| (k, v)));
     let mut child = cmd.spawn().map_err(|e| {

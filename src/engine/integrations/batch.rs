@@ -33,6 +33,8 @@
 use super::{Integration, TaskFuture, TaskRequest};
 use crate::engine::StatesError;
 use serde_json::{json, Map, Value};
+use std::collections::VecDeque;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -102,6 +104,63 @@ pub struct JobSpec {
 pub trait BatchHook: Send + Sync {
     /// Called once per job, before spawning.
     fn prepare(&self, job: &mut JobSpec) -> Result<(), String>;
+
+    /// Called before each attempt (`attempt` 1-based, as `AWS_BATCH_JOB_ATTEMPT`), on a
+    /// blocking thread (it may do file I/O): [`AttemptStart::Spawn`] (the default) runs
+    /// `job.command`; a hook that runs the container's runtime in-process instead returns
+    /// [`AttemptStart::Wrapped`] or [`AttemptStart::Ended`].
+    fn start_attempt(&self, job: &JobSpec, attempt: u32) -> AttemptStart {
+        let _ = (job, attempt);
+        AttemptStart::Spawn
+    }
+}
+
+/// How one attempt of a job begins (see [`BatchHook::start_attempt`]).
+pub enum AttemptStart {
+    /// Spawn the job's command as it is.
+    Spawn,
+    /// Spawn the wrapper's [`AttemptHook::launch`] process instead, and tell the wrapper how
+    /// it ended.
+    Wrapped(Box<dyn AttemptHook>),
+    /// The attempt ended before any process started, as a container whose runtime exits
+    /// early: the exit code and the lines it wrote to stderr (they reach the output sink and
+    /// `Container.Reason`).
+    Ended {
+        /// The attempt's exit code.
+        code: i32,
+        /// Lines written to stderr.
+        stderr: Vec<String>,
+    },
+}
+
+/// The process an [`AttemptHook`] runs for one attempt. The environment is the parent's,
+/// then the AWS Batch variables, [`BatchOptions::env`] and the job's `Environment`, then
+/// `env_remove` removed, then `env` added.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Launch {
+    /// argv (non-empty).
+    pub argv: Vec<String>,
+    /// Variables set last.
+    pub env: Vec<(String, String)>,
+    /// Variables removed before `env` is added.
+    pub env_remove: Vec<String>,
+    /// Working directory.
+    pub cwd: PathBuf,
+    /// Files that receive a copy of the process's stdout and stderr, byte for byte.
+    pub logs: Option<(PathBuf, PathBuf)>,
+}
+
+/// One attempt run by a runtime in-process around a process (e.g. the local runner running
+/// `flowc task`'s work itself around the step's command). Dropped without
+/// [`AttemptHook::finish`] when the attempt is cancelled (state timeout, interruption).
+pub trait AttemptHook: Send {
+    /// The process to run.
+    fn launch(&self) -> &Launch;
+    /// Called on a blocking thread once the process ended with `code` (128 + signal when
+    /// killed; `timed_out` when `Timeout.AttemptDurationSeconds` killed it); returns the
+    /// attempt's exit code (e.g. 1 when the runtime finds the outputs broken) and lines the
+    /// runtime adds to stderr.
+    fn finish(self: Box<Self>, code: i32, timed_out: bool) -> (i32, Vec<String>);
 }
 
 /// Settings of the local Batch integration.
@@ -263,7 +322,7 @@ impl Job {
         let mut attempts = vec![];
         for n in 1..=self.max_attempts {
             let started = now_ms();
-            let outcome = run_process(&self.spec, opts, &self.attempt_env(n), self.timeout).await;
+            let outcome = self.run_attempt(opts, n).await;
             let stopped = now_ms();
             match outcome {
                 Err(reason) => return Err(self.start_failure(reason)),
@@ -284,6 +343,49 @@ impl Job {
         match desc["Status"] == "SUCCEEDED" {
             true => Ok(desc),
             false => Err(StatesError::new("States.TaskFailed", desc.to_string())),
+        }
+    }
+
+    /// Runs attempt `n` (1-based): the job's command, or what the hook runs in its place.
+    async fn run_attempt(&self, opts: &BatchOptions, n: u32) -> Result<ProcessOutcome, String> {
+        let batch_env = self.attempt_env(n);
+        let Some(hook) = opts.hook.clone() else {
+            return run_process(&self.spec, &self.launch(), opts, &batch_env, self.timeout).await;
+        };
+        let spec = self.spec.clone();
+        let start = tokio::task::spawn_blocking(move || hook.start_attempt(&spec, n))
+            .await
+            .map_err(|e| format!("the runtime failed before the attempt: {e}"))?;
+        match start {
+            AttemptStart::Spawn => {
+                run_process(&self.spec, &self.launch(), opts, &batch_env, self.timeout).await
+            }
+            AttemptStart::Ended { code, stderr } => Ok(ended_early(&self.spec, opts, code, stderr)),
+            AttemptStart::Wrapped(wrapper) => {
+                let launch = wrapper.launch().clone();
+                let mut o =
+                    run_process(&self.spec, &launch, opts, &batch_env, self.timeout).await?;
+                let (code, timed_out) = (o.code, o.timed_out);
+                let (code, lines) =
+                    tokio::task::spawn_blocking(move || wrapper.finish(code, timed_out))
+                        .await
+                        .map_err(|e| format!("the runtime failed after the attempt: {e}"))?;
+                o.code = code;
+                for line in lines {
+                    emit(&opts.sink, &self.spec.job_name, Stream::Stderr, &line);
+                    push_tail(&mut o.tail, clip(line), opts.stderr_tail_lines);
+                }
+                Ok(o)
+            }
+        }
+    }
+
+    /// The job's own command as a [`Launch`].
+    fn launch(&self) -> Launch {
+        Launch {
+            argv: self.spec.command.clone(),
+            cwd: self.spec.cwd.clone(),
+            ..Launch::default()
         }
     }
 
@@ -332,7 +434,10 @@ impl Job {
         }
         container.insert("LogStreamName".into(), json!(self.log_stream()));
         if let Some(a) = last.filter(|a| !ok && !a.outcome.tail.is_empty()) {
-            container.insert("Reason".into(), json!(a.outcome.tail.join("\n")));
+            container.insert(
+                "Reason".into(),
+                json!(Vec::from(a.outcome.tail.clone()).join("\n")),
+            );
         }
         let mut desc = json!({
             "Attempts": attempts.iter().map(|a| self.attempt_json(a)).collect::<Vec<_>>(),
@@ -393,7 +498,7 @@ struct ProcessOutcome {
     /// Exit code (128 + signal when killed by a signal, as a shell reports it).
     code: i32,
     /// Last stderr lines.
-    tail: Vec<String>,
+    tail: VecDeque<String>,
     /// Killed because `Timeout.AttemptDurationSeconds` elapsed.
     timed_out: bool,
 }
@@ -544,24 +649,60 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Spawns the job's command in a new process group (with `batch_env`, the variables AWS
-/// Batch sets), streams its output, waits for it or for `timeout` seconds (then kills the
-/// group). `Err` when the process could not be spawned.
+/// The outcome of an attempt that ended before its process started (see
+/// [`AttemptStart::Ended`]): its stderr lines go to the sink and the tail.
+fn ended_early(
+    spec: &JobSpec,
+    opts: &BatchOptions,
+    code: i32,
+    stderr: Vec<String>,
+) -> ProcessOutcome {
+    let mut tail = VecDeque::new();
+    for line in stderr {
+        emit(&opts.sink, &spec.job_name, Stream::Stderr, &line);
+        push_tail(&mut tail, clip(line), opts.stderr_tail_lines);
+    }
+    ProcessOutcome {
+        code,
+        tail,
+        timed_out: false,
+    }
+}
+
+/// Appends `line` to the last-lines buffer `tail`, keeping at most `keep` lines.
+fn push_tail(tail: &mut VecDeque<String>, line: String, keep: usize) {
+    if keep == 0 {
+        return;
+    }
+    if tail.len() == keep {
+        tail.pop_front();
+    }
+    tail.push_back(line);
+}
+
+/// Spawns `launch` for job `spec` in a new process group (with `batch_env`, the variables
+/// AWS Batch sets), streams its output, waits for it or for `timeout` seconds (then kills
+/// the group). `Err` when the process could not be spawned.
 async fn run_process(
     spec: &JobSpec,
+    launch: &Launch,
     opts: &BatchOptions,
     batch_env: &[(String, String)],
     timeout: Option<u64>,
 ) -> Result<ProcessOutcome, String> {
-    let Some((program, args)) = spec.command.split_first() else {
+    let Some((program, args)) = launch.argv.split_first() else {
         return Err("the command is empty".into());
     };
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
         .envs(batch_env.iter().map(|(k, v)| (k, v)))
         .envs(opts.env.iter().map(|(k, v)| (k, v)))
-        .envs(spec.environment.iter().map(|(k, v)| (k, v)))
-        .current_dir(&spec.cwd)
+        .envs(spec.environment.iter().map(|(k, v)| (k, v)));
+    for k in &launch.env_remove {
+        cmd.env_remove(k);
+    }
+    cmd.envs(launch.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&launch.cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -569,16 +710,26 @@ async fn run_process(
         .kill_on_drop(true);
     let mut child = cmd
         .spawn()
-        .map_err(|e| format!("cannot run {:?} in {}: {e}", program, spec.cwd.display()))?;
+        .map_err(|e| format!("cannot run {:?} in {}: {e}", program, launch.cwd.display()))?;
     let mut guard = GroupGuard(child.id().map(|p| p as i32));
+    let (out_log, err_log) = match &launch.logs {
+        Some((o, e)) => (Some(o.clone()), Some(e.clone())),
+        None => (None, None),
+    };
     let out = child
         .stdout
         .take()
-        .map(|s| pump(s, Stream::Stdout, spec, opts, 0));
-    let err = child
-        .stderr
-        .take()
-        .map(|s| pump(s, Stream::Stderr, spec, opts, opts.stderr_tail_lines));
+        .map(|s| pump(s, Stream::Stdout, spec, opts, 0, out_log));
+    let err = child.stderr.take().map(|s| {
+        pump(
+            s,
+            Stream::Stderr,
+            spec,
+            opts,
+            opts.stderr_tail_lines,
+            err_log,
+        )
+    });
     let waited = match timeout {
         Some(t) => tokio::time::timeout(Duration::from_secs(t), child.wait())
             .await
@@ -598,7 +749,7 @@ async fn run_process(
     }
     let tail = match err {
         Some(h) => h.await.unwrap_or_default(),
-        None => vec![],
+        None => VecDeque::new(),
     };
     let status = status.map_err(|e| format!("waiting for {program:?} failed: {e}"))?;
     Ok(ProcessOutcome {
@@ -616,35 +767,39 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
         .unwrap_or(-1)
 }
 
-/// Reads `stream` line by line into the sink, keeping the last `keep` lines.
+/// Reads `stream` line by line into the sink (and, byte for byte, into the file `log`),
+/// keeping the last `keep` lines. A log file that cannot be written is skipped: the output
+/// still reaches the sink.
 fn pump<R: AsyncRead + Unpin + Send + 'static>(
     stream: R,
     which: Stream,
     spec: &JobSpec,
     opts: &BatchOptions,
     keep: usize,
-) -> tokio::task::JoinHandle<Vec<String>> {
+    log: Option<PathBuf>,
+) -> tokio::task::JoinHandle<VecDeque<String>> {
     let sink = opts.sink.clone();
     let name = spec.job_name.clone();
     tokio::spawn(async move {
+        let mut file = log.and_then(|p| std::fs::File::create(p).ok());
         // Bytes, not `lines()`: invalid UTF-8 must not stop the reading (later lines would be
         // lost and the job would get SIGPIPE).
         let mut reader = BufReader::new(stream);
         let mut buf = Vec::new();
-        let mut tail = std::collections::VecDeque::new();
+        let mut tail = VecDeque::new();
         while matches!(reader.read_until(b'\n', &mut buf).await, Ok(n) if n > 0) {
+            if let Some(f) = file.as_mut() {
+                if f.write_all(&buf).is_err() {
+                    file = None;
+                }
+            }
             let line = String::from_utf8_lossy(&buf);
             let line = line.trim_end_matches(['\n', '\r']).to_string();
             buf.clear();
             emit(&sink, &name, which, &line);
-            if keep > 0 {
-                if tail.len() == keep {
-                    tail.pop_front();
-                }
-                tail.push_back(clip(line));
-            }
+            push_tail(&mut tail, clip(line), keep);
         }
-        tail.into_iter().collect()
+        tail
     })
 }
 

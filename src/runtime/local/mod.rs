@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tasks::{LocalTasks, Shared, TaskHook};
+use tasks::{InProcess, LocalTasks, Shared, TaskHook};
 
 /// The bucket of the datastore URL a locally run flow is compiled with.
 pub const LOCAL_BUCKET: &str = "flowc-local";
@@ -79,6 +79,9 @@ pub struct LocalRunOptions {
     pub display: Display,
     /// The executable standing for `flowc` in task command lines.
     pub exe: PathBuf,
+    /// `--task-process`: run each task as a child `flowc task` process (the Batch job's
+    /// command line as it is) instead of running the runtime in-process around the command.
+    pub task_process: bool,
 }
 
 /// Why a local run could not start.
@@ -198,7 +201,7 @@ pub fn run(opts: &LocalRunOptions) -> Result<RunOutcome, LocalError> {
     });
     let cfg = config(
         opts,
-        &flow.name,
+        flow,
         &run_id,
         (&code_dir, &code_sha256),
         s3_root.path(),
@@ -393,7 +396,7 @@ fn record_start(
 
 fn config(
     opts: &LocalRunOptions,
-    flow: &str,
+    flow: &crate::ir::Flow,
     run_id: &str,
     (code_dir, code_sha256): (&Path, &str),
     s3_root: &Path,
@@ -416,6 +419,11 @@ fn config(
             exe: opts.exe.clone(),
             // Absolute: tasks run in the code directory, not in the caller's.
             flow_file: std::fs::canonicalize(&opts.flow_file).unwrap_or(opts.flow_file.clone()),
+            in_process: (!opts.task_process).then(|| InProcess {
+                flow: Arc::new(flow.clone()),
+                s3_root: s3_root.to_path_buf(),
+                code_dir: code_dir.to_path_buf(),
+            }),
         })),
         ..BatchOptions::default()
     });
@@ -431,7 +439,7 @@ fn config(
         clock: opts.clock,
         max_workers: opts.max_workers.max(1),
         execution_name: run_id.to_string(),
-        state_machine_name: flow.to_string(),
+        state_machine_name: flow.name.clone(),
         integrations: Arc::new(integrations),
         s3: Some(folder),
         keep_payloads: opts.history.is_some(),

@@ -1,17 +1,25 @@
 //! The Batch side of a local run: every `batch:submitJob.sync` Task of the compiled state
-//! machine runs the `flowc task …` command line it carries as a local process (through
-//! [`LocalBatch`]), with the program `flowc` mapped to the running executable. Before a task
-//! starts, a resumed run may clone it from its origin instead; each start and end feeds the
-//! progress display.
+//! machine runs the `flowc task …` command line it carries (through [`LocalBatch`], so the
+//! result, retries and timeouts are shaped as AWS Batch's). By default the runtime's work
+//! (`task::prepare_checked`, `task::finish`) runs in-process around the step's command,
+//! which runs as a local process in its own process group: the same functions `flowc task`
+//! runs in a Batch container, without starting a second executable and checking the flow
+//! again per task. With [`InProcess`] unset, the command line runs as it is, with the
+//! program `flowc` mapped to the running executable (a child `flowc task` process per task,
+//! byte for byte what the Batch job runs). Before a task starts, a resumed run may clone it
+//! from its origin instead; each start and end feeds the progress display.
 
 use super::progress::{Failure, Progress};
 use super::resume::ResumePlan;
 use crate::engine::integrations::batch::{
-    BatchHook, JobSpec, LocalBatch, SUBMIT_JOB, SUBMIT_JOB_SYNC,
+    AttemptHook, AttemptStart, BatchHook, JobSpec, Launch, LocalBatch, SUBMIT_JOB, SUBMIT_JOB_SYNC,
 };
 use crate::engine::integrations::{Integration, TaskFuture, TaskRequest};
 use crate::engine::StatesError;
+use crate::ir;
 use crate::runtime::datastore::{Datastore, IndexPath, TaskAddr};
+use crate::runtime::store::StoreSpec;
+use crate::runtime::task;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -41,12 +49,26 @@ pub struct Shared {
 
 /// Maps the ASL's `flowc task …` to the current executable, without the console prefix
 /// (the runner prefixes output itself), and names the job `step/INDEX` for the output prefix.
+/// With [`TaskHook::in_process`], runs the task's runtime work in this process instead.
 pub struct TaskHook {
     /// `std::env::current_exe()`.
     pub exe: PathBuf,
     /// The flow file being run, passed as `--flow-file` so a task does not search the code
     /// directory for the file that defines the flow.
     pub flow_file: PathBuf,
+    /// Run the runtime in-process (see the module docs); `None`: a `flowc task` child.
+    pub in_process: Option<InProcess>,
+}
+
+/// What the in-process runtime needs beyond the task's command line.
+pub struct InProcess {
+    /// The flow, checked once for the run (with the run's `--with` decorators).
+    pub flow: Arc<ir::Flow>,
+    /// The folder `s3://BUCKET/PREFIX` datastore URLs map to (as `FLOWC_S3_ROOT` does for a
+    /// child `flowc task`).
+    pub s3_root: PathBuf,
+    /// The code directory (working directory of every command).
+    pub code_dir: PathBuf,
 }
 
 impl BatchHook for TaskHook {
@@ -62,6 +84,148 @@ impl BatchHook for TaskHook {
         }
         Ok(())
     }
+
+    fn start_attempt(&self, job: &JobSpec, _attempt: u32) -> AttemptStart {
+        let (Some(ip), Some(args)) = (&self.in_process, TaskArgs::parse(&job.command)) else {
+            return AttemptStart::Spawn;
+        };
+        let what = format!("task {} of run {}", args.name(), args.run_id);
+        let ended = |e: crate::runtime::TaskError| AttemptStart::Ended {
+            code: e.exit_code(),
+            stderr: vec![format!("error: {what}: {e}")],
+        };
+        let store =
+            match StoreSpec::parse(&args.datastore).and_then(|spec| spec.open(Some(&ip.s3_root))) {
+                Ok(s) => s,
+                Err(e) => return ended(crate::runtime::TaskError::Usage(e)),
+            };
+        let req = task::TaskRequest {
+            flow: ip.flow.name.clone(),
+            step: args.step.clone(),
+            run_id: args.run_id.clone(),
+            index: args.index.clone(),
+            attempt: None,
+            code_dir: ip.code_dir.clone(),
+            flow_file: Some(self.flow_file.clone()),
+            console_prefix: false,
+        };
+        match task::prepare_checked(&req, ip.flow.clone(), store) {
+            Ok(p) => AttemptStart::Wrapped(Box::new(InProcessAttempt::new(p, what))),
+            Err(e) => ended(e),
+        }
+    }
+}
+
+/// The arguments of a `flowc task FLOW STEP --run-id R [--index I] --datastore D …` argv.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskArgs {
+    /// FLOW.
+    pub flow: String,
+    /// STEP.
+    pub step: String,
+    /// `--run-id`.
+    pub run_id: String,
+    /// `--index` (empty when absent).
+    pub index: IndexPath,
+    /// `--datastore`.
+    pub datastore: String,
+}
+
+impl TaskArgs {
+    /// Reads the command line the compiled ASL builds (see `docs/runtime-layout.md`, "The
+    /// `flowc task` command line"); `None` for any other command or a malformed one.
+    pub fn parse(argv: &[String]) -> Option<TaskArgs> {
+        let pos = argv.iter().position(|a| a == "task")?;
+        let value = |flag: &str| {
+            argv.iter()
+                .position(|a| a == flag)
+                .and_then(|i| argv.get(i + 1))
+                .cloned()
+        };
+        Some(TaskArgs {
+            flow: argv.get(pos + 1)?.clone(),
+            step: argv.get(pos + 2)?.clone(),
+            run_id: value("--run-id")?,
+            index: match value("--index") {
+                Some(i) => IndexPath::parse(&i).ok()?,
+                None => IndexPath::default(),
+            },
+            datastore: value("--datastore")?,
+        })
+    }
+
+    /// `step` or `step[INDEX]`, as `flowc task` names the task in its messages.
+    fn name(&self) -> String {
+        match self.index.depth() {
+            0 => self.step.clone(),
+            _ => format!("{}[{}]", self.step, self.index),
+        }
+    }
+}
+
+/// One in-process task attempt around its command. Dropped before
+/// [`AttemptHook::finish`] (the state timed out, the run was interrupted), it stores the
+/// logs so far and records the attempt as failed, as `flowc task` does on SIGTERM.
+struct InProcessAttempt {
+    task: Option<task::PreparedTask>,
+    launch: Launch,
+    what: String,
+}
+
+impl InProcessAttempt {
+    fn new(p: task::PreparedTask, what: String) -> InProcessAttempt {
+        let launch = Launch {
+            argv: p.argv.clone(),
+            env: p.env.clone(),
+            env_remove: task::inherited_flow_vars(),
+            cwd: p.cwd.clone(),
+            logs: Some(p.log_paths()),
+        };
+        InProcessAttempt {
+            task: Some(p),
+            launch,
+            what,
+        }
+    }
+}
+
+impl AttemptHook for InProcessAttempt {
+    fn launch(&self) -> &Launch {
+        &self.launch
+    }
+
+    fn finish(mut self: Box<Self>, code: i32, timed_out: bool) -> (i32, Vec<String>) {
+        let Some(p) = self.task.take() else {
+            return (code, vec![]);
+        };
+        let what = &self.what;
+        match task::finish_recorded(&p, code) {
+            Ok(o) if o.exit_code == 0 => (0, vec![]),
+            Ok(o) => {
+                let how = match timed_out {
+                    true => "was stopped by the job's attempt timeout".to_string(),
+                    false => format!("exited with code {}", o.exit_code),
+                };
+                let line = format!(
+                    "error: {what}: attempt {} failed: the command {how}",
+                    o.attempt
+                );
+                (o.exit_code, vec![line])
+            }
+            Err(e) => (e.exit_code(), vec![format!("error: {what}: {e}")]),
+        }
+    }
+}
+
+impl Drop for InProcessAttempt {
+    fn drop(&mut self) {
+        if let Some(p) = self.task.take() {
+            let _ = task::abandon(
+                &p,
+                "stopped: the state timed out or the run was interrupted",
+            );
+        }
+    }
 }
 
 /// `step` or `step/INDEX`: how a task is named on the console.
@@ -75,15 +239,10 @@ pub fn label(t: &TaskAddr) -> String {
 
 /// The task named by a `flowc task FLOW STEP --run-id R [--index I] …` argv.
 pub fn task_of(argv: &[String]) -> Option<TaskAddr> {
-    let pos = argv.iter().position(|a| a == "task")?;
-    let step = argv.get(pos + 2)?.clone();
-    let index = argv
-        .iter()
-        .position(|a| a == "--index")
-        .and_then(|i| argv.get(i + 1))
-        .map(|s| IndexPath::parse(s).ok())
-        .unwrap_or_else(|| Some(IndexPath::default()))?;
-    Some(TaskAddr { step, index })
+    TaskArgs::parse(argv).map(|a| TaskAddr {
+        step: a.step,
+        index: a.index,
+    })
 }
 
 fn command_of(parameters: &Value) -> Vec<String> {
@@ -258,6 +417,7 @@ mod tests {
         let hook = TaskHook {
             exe: "/x/flowc".into(),
             flow_file: "/code/f.flow".into(),
+            in_process: None,
         };
         let mut job = JobSpec {
             job_name: "flowc-F-train".into(),
