@@ -5,8 +5,9 @@
 use super::datastore::{Artifacts, AttemptRecord, Datastore, IndexPath, Manifest, TaskAddr};
 use super::graph::Topology;
 use super::lineage::{visible_value, Lineage, TaskInputs};
-use super::store::{ObjectStore, StoreSpec};
+use super::store::{ObjectStore, StoreSpec, S3_ROOT_ENV};
 use super::{code_hash, TaskError};
+use crate::aws::deploy::CODE_PACKAGE_ENV;
 use crate::ir::{self, ParamType, StepId, Transition};
 use serde_json::{Map, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -103,12 +104,150 @@ pub fn resolve_task_command(
     argv
 }
 
-/// Opens the datastore named by `--datastore` (`FLOWC_S3_ROOT` maps `s3://` URLs to a local
-/// folder, see [`StoreSpec::open`]).
+/// Opens the datastore named by `--datastore`: a local folder, or `s3://BUCKET/PREFIX` on S3
+/// ([`crate::aws::store::S3Store::from_env`]: the AWS chain, `FLOWC_REGION`,
+/// `FLOWC_ENDPOINT_URL`…). With `FLOWC_S3_ROOT=DIR` an `s3://` URL maps to the local folder
+/// `DIR/BUCKET/PREFIX` instead (see [`StoreSpec::open`]), as the local runner does.
+///
+/// Errors: [`TaskError::Usage`] for a malformed URL or an S3 client that cannot be set up
+/// (no region).
 pub fn open_store(datastore: &str) -> Result<Box<dyn ObjectStore>, TaskError> {
     let spec = StoreSpec::parse(datastore).map_err(TaskError::Usage)?;
-    let root = std::env::var_os(super::store::S3_ROOT_ENV).map(PathBuf::from);
-    spec.open(root.as_deref()).map_err(TaskError::Usage)
+    let root = std::env::var_os(S3_ROOT_ENV).map(PathBuf::from);
+    match (&spec, root) {
+        (StoreSpec::S3 { bucket, prefix }, None) => {
+            let store = crate::aws::store::S3Store::from_env(bucket, prefix)
+                .map_err(|e| TaskError::Usage(e.to_string()))?;
+            Ok(Box::new(store))
+        }
+        (_, root) => spec.open(root.as_deref()).map_err(TaskError::Usage),
+    }
+}
+
+/// A code package unpacked into a temporary folder (removed when dropped).
+#[derive(Debug)]
+pub struct CodePackage {
+    /// The folder holding the package's files: the task's code directory.
+    pub dir: tempfile::TempDir,
+    /// Lower-case hex SHA-256 of the `tar.gz`, checked against its name.
+    pub sha256: String,
+}
+
+/// The SHA-256 a code package URL names: `s3://BUCKET/…/SHA256.tar.gz` (the name
+/// `flowc deploy` gives it, see [`crate::aws::package::Package::key`]) as
+/// `(bucket, object key, sha256)`.
+///
+/// Errors: [`TaskError::Usage`] for another shape.
+pub fn parse_code_package_url(url: &str) -> Result<(String, String, String), TaskError> {
+    let bad = || {
+        TaskError::Usage(format!(
+            "{CODE_PACKAGE_ENV}=`{url}`: expected s3://BUCKET/PREFIX/FLOW/code/SHA256.tar.gz"
+        ))
+    };
+    let rest = url.strip_prefix("s3://").ok_or_else(bad)?;
+    let (bucket, key) = rest.split_once('/').ok_or_else(bad)?;
+    let name = key.rsplit('/').next().unwrap_or(key);
+    let sha = name.strip_suffix(".tar.gz").ok_or_else(bad)?;
+    let hex = sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit());
+    if bucket.is_empty() || !hex || super::store::Key::new(key).is_err() {
+        return Err(bad());
+    }
+    Ok((bucket.into(), key.into(), sha.to_ascii_lowercase()))
+}
+
+/// Downloads the code package `url` (`FLOWC_CODE_PACKAGE`, set by `flowc deploy` in every
+/// Batch task), checks its SHA-256 against its name and unpacks it into a fresh temporary
+/// folder. With `FLOWC_S3_ROOT=DIR` the package is read from `DIR/BUCKET/KEY` instead.
+///
+/// Errors: [`TaskError::Usage`] when the URL is malformed, the package is missing or cannot
+/// be read, its content does not match its name, or an entry is not a plain file or folder
+/// inside the package (`..`, absolute paths, links).
+pub fn fetch_code_package(url: &str) -> Result<CodePackage, TaskError> {
+    let (bucket, key, sha256) = parse_code_package_url(url)?;
+    let usage = |m: String| TaskError::Usage(format!("code package {url}: {m}"));
+    let dir = tempfile::Builder::new()
+        .prefix("flowc-code-")
+        .tempdir()
+        .map_err(|e| usage(format!("cannot create a temporary folder: {e}")))?;
+    let archive = dir.path().join(".package.tar.gz");
+    let found = match std::env::var_os(S3_ROOT_ENV) {
+        Some(root) => {
+            let src = key
+                .split('/')
+                .fold(Path::new(&root).join(&bucket), |p, s| p.join(s));
+            std::fs::copy(&src, &archive).is_ok()
+        }
+        None => crate::aws::store::S3Store::from_env(&bucket, "")
+            .and_then(|s| s.download_object(&key, &archive))
+            .map_err(|e| usage(e.to_string()))?,
+    };
+    if !found {
+        return Err(usage("it does not exist".into()));
+    }
+    let actual = file_sha256(&archive).map_err(|e| usage(format!("cannot read it: {e}")))?;
+    if actual != sha256 {
+        return Err(usage(format!(
+            "its SHA-256 is {actual}, not the {sha256} its name says (corrupt or replaced)"
+        )));
+    }
+    let code = dir.path().join("code");
+    unpack(&archive, &code).map_err(usage)?;
+    let _ = std::fs::remove_file(&archive);
+    Ok(CodePackage { dir, sha256 })
+}
+
+impl CodePackage {
+    /// The code directory (the unpacked files).
+    pub fn code_dir(&self) -> PathBuf {
+        self.dir.path().join("code")
+    }
+}
+
+fn file_sha256(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Unpacks a `tar.gz` into `dest`, accepting only regular files and folders whose paths stay
+/// inside it (relative, no `..`).
+fn unpack(archive: &Path, dest: &Path) -> Result<(), String> {
+    let file = std::fs::File::open(archive).map_err(|e| e.to_string())?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    std::fs::create_dir_all(dest).map_err(|e| e.to_string())?;
+    let entries = tar.entries().map_err(|e| format!("not a tar.gz: {e}"))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| format!("not a tar.gz: {e}"))?;
+        let path = entry.path().map_err(|e| e.to_string())?.into_owned();
+        let inside = path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside || path.as_os_str().is_empty() {
+            return Err(format!("entry `{}` would leave its folder", path.display()));
+        }
+        let target = dest.join(&path);
+        match entry.header().entry_type() {
+            tar::EntryType::Directory => {
+                std::fs::create_dir_all(&target).map_err(|e| e.to_string())?;
+            }
+            tar::EntryType::Regular => {
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+                }
+                entry
+                    .unpack(&target)
+                    .map_err(|e| format!("cannot unpack `{}`: {e}", path.display()))?;
+            }
+            other => {
+                return Err(format!(
+                    "entry `{}` is a {other:?}, not a file or folder",
+                    path.display()
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Runs one task attempt end to end on `store`. `Ok` when the command ran (see
