@@ -450,7 +450,19 @@ fn a_failed_run_on_s3_resumes_locally() {
         .expect("manifest");
     let ran = m.artifacts.values.get("ran").expect("ran");
     assert_eq!(local.get_value(ran).expect("object copied"), json!("large"));
-    assert_eq!(m.artifacts.files.len(), 3, "file artifacts copied");
+    let body = local
+        .manifest("local-1", &addr("body", "1"), 0)
+        .expect("read")
+        .expect("cloned manifest");
+    let file = body
+        .artifacts
+        .files
+        .get("item-1.txt")
+        .expect("file artifact");
+    assert_eq!(
+        local.get_object(file).expect("object copied"),
+        b"item \"b\"\n"
+    );
     assert_eq!(
         local.parameters("local-1").expect("read"),
         params.as_object().cloned(),
