@@ -424,6 +424,17 @@ fn a_failed_run_on_s3_resumes_locally() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("--datastore s3://"), "{err}");
 
+    // Without --resume an S3 datastore is refused: a local run never writes to S3.
+    let out = env
+        .command()
+        .arg("interpret")
+        .arg(&flow_file)
+        .args(["--datastore", &env.url()])
+        .output()
+        .expect("flowc interpret");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--resume RUN_ID"));
+
     let local = Datastore::new(
         Box::new(LocalStore::new(env.code.path().join(".flowc"))),
         FLOW,

@@ -142,7 +142,8 @@ fn code_package(wanted: bool) -> Result<Option<task::CodePackage>, runtime::Task
     if std::env::var_os(runtime::CODE_SHA256_ENV).is_none() {
         std::env::set_var(runtime::CODE_SHA256_ENV, &sha256);
     }
-    task::fetch_code_package(&url).map(Some)
+    let s3_root = std::env::var_os(runtime::store::S3_ROOT_ENV).map(PathBuf::from);
+    task::fetch_code_package(&url, s3_root.as_deref()).map(Some)
 }
 
 fn task_name(args: &Args) -> String {

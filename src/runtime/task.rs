@@ -157,12 +157,13 @@ pub fn parse_code_package_url(url: &str) -> Result<(String, String, String), Tas
 
 /// Downloads the code package `url` (`FLOWC_CODE_PACKAGE`, set by `flowc deploy` in every
 /// Batch task), checks its SHA-256 against its name and unpacks it into a fresh temporary
-/// folder. With `FLOWC_S3_ROOT=DIR` the package is read from `DIR/BUCKET/KEY` instead.
+/// folder. With `s3_root` (the value of `FLOWC_S3_ROOT`) the package is read from the local
+/// file `S3_ROOT/BUCKET/KEY` instead, as [`open_store`] maps datastores.
 ///
 /// Errors: [`TaskError::Usage`] when the URL is malformed, the package is missing or cannot
 /// be read, its content does not match its name, or an entry is not a plain file or folder
 /// inside the package (`..`, absolute paths, links).
-pub fn fetch_code_package(url: &str) -> Result<CodePackage, TaskError> {
+pub fn fetch_code_package(url: &str, s3_root: Option<&Path>) -> Result<CodePackage, TaskError> {
     let (bucket, key, sha256) = parse_code_package_url(url)?;
     let usage = |m: String| TaskError::Usage(format!("code package {url}: {m}"));
     let dir = tempfile::Builder::new()
@@ -170,12 +171,14 @@ pub fn fetch_code_package(url: &str) -> Result<CodePackage, TaskError> {
         .tempdir()
         .map_err(|e| usage(format!("cannot create a temporary folder: {e}")))?;
     let archive = dir.path().join(".package.tar.gz");
-    let found = match std::env::var_os(S3_ROOT_ENV) {
+    let found = match s3_root {
         Some(root) => {
-            let src = key
-                .split('/')
-                .fold(Path::new(&root).join(&bucket), |p, s| p.join(s));
-            std::fs::copy(&src, &archive).is_ok()
+            let src = key.split('/').fold(root.join(&bucket), |p, s| p.join(s));
+            match std::fs::copy(&src, &archive) {
+                Ok(_) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+                Err(e) => return Err(usage(format!("cannot read {}: {e}", src.display()))),
+            }
         }
         None => crate::aws::store::S3Store::from_env(&bucket, "")
             .and_then(|s| s.download_object(&key, &archive))
@@ -922,6 +925,94 @@ fn record_end(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `tar.gz` with one entry whose raw name is `name` (bypassing the tar crate's own
+    /// checks, as a hostile package would).
+    fn raw_package(name: &str, kind: tar::EntryType) -> Vec<u8> {
+        let mut header = tar::Header::new_gnu();
+        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_size(1);
+        header.set_mode(0o644);
+        header.set_entry_type(kind);
+        header.set_cksum();
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut tar = tar::Builder::new(gz);
+        tar.append(&header, &b"x"[..]).unwrap();
+        tar.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn package_entries_must_stay_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("p.tar.gz");
+        for (name, kind) in [
+            ("../evil", tar::EntryType::Regular),
+            ("/etc/evil", tar::EntryType::Regular),
+            ("a/../../evil", tar::EntryType::Regular),
+            ("link", tar::EntryType::Symlink),
+        ] {
+            std::fs::write(&archive, raw_package(name, kind)).unwrap();
+            let e = unpack(&archive, &dir.path().join("out")).unwrap_err();
+            assert!(e.contains(name.trim_start_matches('/')), "{name}: {e}");
+        }
+        assert!(!dir.path().join("evil").exists());
+        std::fs::write(&archive, raw_package("sub/ok.txt", tar::EntryType::Regular)).unwrap();
+        unpack(&archive, &dir.path().join("out")).unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("out/sub/ok.txt")).unwrap(),
+            b"x"
+        );
+    }
+
+    #[test]
+    fn package_is_checked_against_its_name() {
+        let root = tempfile::tempdir().unwrap();
+        let code = tempfile::tempdir().unwrap();
+        std::fs::write(
+            code.path().join("f.flow"),
+            "flow F { step start { run \"true\" } }",
+        )
+        .unwrap();
+        let pkg = crate::aws::package::build(code.path()).unwrap();
+        let good = root.path().join("b").join(pkg.key("p", "F"));
+        std::fs::create_dir_all(good.parent().unwrap()).unwrap();
+        std::fs::write(&good, &pkg.bytes).unwrap();
+        let bad = good.with_file_name(format!("{}.tar.gz", "a".repeat(64)));
+        std::fs::write(&bad, &pkg.bytes).unwrap();
+        let fetch = |url: String| fetch_code_package(&url, Some(root.path()));
+        let ok = fetch(format!("s3://b/{}", pkg.key("p", "F")));
+        let wrong = fetch(format!("s3://b/p/F/code/{}.tar.gz", "a".repeat(64)));
+        let missing = fetch(format!("s3://b/p/F/code/{}.tar.gz", "c".repeat(64)));
+        let ok = ok.unwrap();
+        assert_eq!(ok.sha256, pkg.sha256);
+        assert!(ok.code_dir().join("f.flow").is_file());
+        let e = wrong.unwrap_err().to_string();
+        assert!(
+            e.contains("its SHA-256 is") && e.contains(&pkg.sha256),
+            "{e}"
+        );
+        assert!(missing.unwrap_err().to_string().contains("does not exist"));
+    }
+
+    #[test]
+    fn package_urls_name_their_hash() {
+        let sha = "ab".repeat(32);
+        let (b, k, h) = parse_code_package_url(&format!("s3://bk/p/F/code/{sha}.tar.gz")).unwrap();
+        assert_eq!(
+            (b.as_str(), k.as_str()),
+            ("bk", &*format!("p/F/code/{sha}.tar.gz"))
+        );
+        assert_eq!(h, sha);
+        for bad in [
+            "http://x/y.tar.gz".to_string(),
+            "s3://bk/p/F/code/abc.tar.gz".to_string(),
+            format!("s3://bk/p/../{sha}.tar.gz"),
+            format!("s3:///{sha}.tar.gz"),
+            format!("s3://bk/{sha}.zip"),
+        ] {
+            assert!(parse_code_package_url(&bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn task_command_line_matches_the_asl() {
