@@ -499,3 +499,62 @@ fn a_failed_run_on_s3_resumes_locally() {
         .expect("list")
         .is_empty());
 }
+
+#[test]
+fn s3_store_follows_the_object_store_contract() {
+    let env = Env::new();
+    let s = S3Store::connect(&env.settings, BUCKET, PREFIX).expect("s3 store");
+    let k = Key::new("F/runs/r/a.json").expect("key");
+    assert_eq!(
+        s.location(&k),
+        format!("s3://{BUCKET}/{PREFIX}/F/runs/r/a.json")
+    );
+    assert_eq!(s.get(&k).expect("get"), None);
+    assert!(!s.exists(&k).expect("head"));
+    s.put(&k, b"1").expect("put");
+    assert_eq!(s.get(&k).expect("get").as_deref(), Some(&b"1"[..]));
+    assert!(s.exists(&k).expect("head"));
+    assert!(!s.put_if_absent(&k, b"2").expect("conditional put"));
+    assert_eq!(s.get(&k).expect("get").as_deref(), Some(&b"1"[..]), "kept");
+    let k2 = Key::new("F/runs/r/x/b").expect("key");
+    assert!(s.put_if_absent(&k2, b"").expect("conditional put"));
+    let file = tempfile::NamedTempFile::new().expect("tempfile");
+    std::fs::write(file.path(), vec![7u8; 100_000]).expect("write");
+    let k3 = Key::new("F/runs/r/big").expect("key");
+    s.put_file(&k3, file.path()).expect("put_file");
+    assert_eq!(s.get(&k3).expect("get").map(|b| b.len()), Some(100_000));
+    let listed = s.list(&Key::new("F/runs").expect("key")).expect("list");
+    assert_eq!(listed, vec![k.clone(), k3, k2]);
+    assert!(
+        s.list(&Key::new("F/run").expect("key"))
+            .expect("list")
+            .is_empty(),
+        "whole segments"
+    );
+    assert!(s
+        .list(&Key::new("nothing").expect("key"))
+        .expect("list")
+        .is_empty());
+
+    // More keys than one ListObjectsV2 page (1,000): every page is read, sorted.
+    let many: Vec<Key> = (0..1005)
+        .map(|i| Key::new(&format!("M/k{i:04}")).expect("key"))
+        .collect();
+    std::thread::scope(|scope| {
+        for chunk in many.chunks(250) {
+            let env = &env;
+            scope.spawn(move || {
+                let s = S3Store::connect(&env.settings, BUCKET, PREFIX).expect("s3 store");
+                for key in chunk {
+                    s.put(key, b"").expect("put");
+                }
+            });
+        }
+    });
+    assert_eq!(s.list(&Key::new("M").expect("key")).expect("list"), many);
+
+    // Objects outside the prefix are not seen; errors name the location.
+    let other = S3Store::connect(&env.settings, "no-such-bucket", "p").expect("store");
+    let e = other.get(&k).expect_err("no bucket").to_string();
+    assert!(e.contains("s3://no-such-bucket/p/F/runs/r/a.json"), "{e}");
+}

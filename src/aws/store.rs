@@ -218,6 +218,7 @@ impl ObjectStore for S3Store {
 
     fn put(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {
         let body = ByteStream::from(bytes.to_vec());
+        // Without a condition S3 answers neither 412 nor 409: anything but an error wrote.
         match self.rt.block_on(self.put_body(key, body, false)) {
             PutResult::Failed(e) => Err(e),
             _ => Ok(()),
