@@ -146,36 +146,9 @@ impl Aws {
     ///
     /// Errors: [`Error::Config`] when no region is found anywhere.
     pub async fn connect(settings: &Settings, log: CallLog) -> Result<Aws> {
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
-        if let Some(r) = settings.get(Key::Region) {
-            loader = loader.region(Region::new(r.to_string()));
-        }
-        if let Some(p) = settings.get(Key::Profile) {
-            loader = loader.profile_name(p);
-        }
-        if let Some(e) = settings.get(Key::EndpointUrl) {
-            loader = loader.endpoint_url(e);
-        }
-        let sdk = loader.load().await;
-        let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
-            Error::Config(
-                "no AWS region: set `[aws] region` in flowc.toml, `--region`, `FLOWC_REGION` \
-                 or `AWS_REGION`"
-                    .into(),
-            )
-        })?;
-        let path_style = sdk.endpoint_url().is_some();
-        let s3 = aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(path_style)
-            .interceptor(log.clone())
-            .build();
+        let (sdk, region) = sdk_config(settings).await?;
         Ok(Aws {
-            s3: aws_sdk_s3::Client::from_conf(s3),
+            s3: s3_client(&sdk, &log),
             sfn: aws_sdk_sfn::Client::from_conf(
                 aws_sdk_sfn::config::Builder::from(&sdk)
                     .interceptor(log.clone())
@@ -205,6 +178,50 @@ impl Aws {
             region,
         })
     }
+}
+
+/// The shared SDK configuration of `settings`: one HTTPS client (rustls with ring), the
+/// standard AWS chain (environment, shared config and credentials files with the profile,
+/// SSO, container and instance metadata), `[aws] region`, `[aws] profile` and
+/// `[aws] endpoint_url` (else `AWS_ENDPOINT_URL`, read by the chain). Returns the
+/// configuration and its region.
+///
+/// Errors: [`Error::Config`] when no region is found anywhere.
+pub async fn sdk_config(settings: &Settings) -> Result<(aws_config::SdkConfig, String)> {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+    if let Some(r) = settings.get(Key::Region) {
+        loader = loader.region(Region::new(r.to_string()));
+    }
+    if let Some(p) = settings.get(Key::Profile) {
+        loader = loader.profile_name(p);
+    }
+    if let Some(e) = settings.get(Key::EndpointUrl) {
+        loader = loader.endpoint_url(e);
+    }
+    let sdk = loader.load().await;
+    let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
+        Error::Config(
+            "no AWS region: set `[aws] region` in flowc.toml, `--region`, `FLOWC_REGION` \
+             or `AWS_REGION`"
+                .into(),
+        )
+    })?;
+    Ok((sdk, region))
+}
+
+/// An S3 client on `sdk` recording its calls in `log`; path-style addressing
+/// (`ENDPOINT/BUCKET/KEY`) when an endpoint URL is set, as emulators such as moto need.
+pub fn s3_client(sdk: &aws_config::SdkConfig, log: &CallLog) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .interceptor(log.clone())
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
 }
 
 /// Converts an SDK error of operation `op` to [`Error::Aws`] with the service's code and

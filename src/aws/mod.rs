@@ -20,6 +20,7 @@ pub mod jobdefs;
 pub mod package;
 pub mod runs;
 pub mod schedules;
+pub mod store;
 
 use std::fmt;
 

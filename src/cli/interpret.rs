@@ -90,7 +90,7 @@ pub fn run(args: Args) -> i32 {
 
 fn run_inner(args: &Args) -> Result<i32, i32> {
     if let Some(flow) = &args.flow {
-        return Ok(super::show::run_flow(flow, args, &args.flow_opts));
+        return run_flow(flow, args);
     }
     let Some(asl) = &args.asl else {
         eprintln!("error: missing --asl DEF.json (the state machine definition to run)");
@@ -114,6 +114,83 @@ fn run_inner(args: &Args) -> Result<i32, i32> {
         ExecutionStatus::Succeeded => EXIT_OK,
         _ => EXIT_USER,
     })
+}
+
+/// `flowc interpret FLOW`. With `--datastore s3://BUCKET/PREFIX` (a deployed flow's datastore,
+/// as `flowc why` prints it) the datastore is only read: `--resume RUN_ID` is required, the
+/// origin run is copied from S3 into the local datastore (`.flowc/` beside the flow; see
+/// `runtime::local::resume::import_run`) and the new run is local.
+fn run_flow(flow: &Path, args: &Args) -> Result<i32, i32> {
+    let fa = &args.flow_opts;
+    let Some(url) = fa
+        .datastore
+        .as_deref()
+        .and_then(Path::to_str)
+        .filter(|d| d.starts_with("s3://"))
+    else {
+        return Ok(super::show::run_flow(flow, args, fa));
+    };
+    let Some(origin) = &fa.resume else {
+        eprintln!(
+            "error: --datastore {url}: an S3 datastore is only read, to resume a run of a deployed flow \
+             (add --resume RUN_ID); a local run writes to a local folder"
+        );
+        return Err(EXIT_USAGE);
+    };
+    let Some(name) = flow_name(flow) else {
+        // Not a valid flow: the local runner reports its diagnostics.
+        return Ok(super::show::run_flow(flow, args, fa));
+    };
+    import_from_s3(flow, &name, url, origin).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_USAGE
+    })?;
+    let local = super::show::FlowArgs {
+        param: fa.param.clone(),
+        with: fa.with.clone(),
+        run_id: fa.run_id.clone(),
+        datastore: None,
+        resume: fa.resume.clone(),
+        from: fa.from.clone(),
+        quiet: fa.quiet,
+    };
+    Ok(super::show::run_flow(flow, args, &local))
+}
+
+/// The name the flow file declares, when it parses.
+fn flow_name(flow: &Path) -> Option<String> {
+    let src = std::fs::read_to_string(flow).ok()?;
+    flowc::syntax::parse(&src).ok().map(|f| f.name.name)
+}
+
+/// Copies run `origin` of flow `name` from the S3 datastore `url` (settings: `flowc.toml`
+/// beside the flow, `FLOWC_*`, the AWS chain) into `.flowc/` beside the flow.
+fn import_from_s3(flow: &Path, name: &str, url: &str, origin: &str) -> Result<(), String> {
+    use flowc::runtime::local::resume::import_run;
+    use flowc::runtime::{Datastore, LocalStore, StoreSpec};
+    let StoreSpec::S3 { bucket, prefix } = StoreSpec::parse(url)? else {
+        return Err(format!("`{url}` is not an S3 datastore"));
+    };
+    let env = |k: &str| std::env::var(k).ok();
+    let settings =
+        flowc::aws::config::Settings::load(flow, None, &env, &[]).map_err(|e| e.to_string())?;
+    let s3 = flowc::aws::store::S3Store::connect(&settings, &bucket, &prefix)
+        .map_err(|e| e.to_string())?;
+    let dir = flow
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join(".flowc");
+    let from = Datastore::new(Box::new(s3), name).map_err(|e| e.to_string())?;
+    let to = Datastore::new(Box::new(LocalStore::new(&dir)), name).map_err(|e| e.to_string())?;
+    let done = import_run(&from, &to, origin, url).map_err(|e| e.to_string())?;
+    eprintln!(
+        "copied run {origin} from {url} into {} ({} keys, {} objects)",
+        dir.display(),
+        done.keys,
+        done.objects
+    );
+    Ok(())
 }
 
 /// Parses `--input` (JSON text or `@FILE`); AWS rejects inputs over 256 KiB.

@@ -53,7 +53,9 @@ pub struct FlowArgs {
     /// The run id (default: UTC start time and a random suffix).
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
-    /// The datastore folder (default `.flowc` beside the flow).
+    /// The datastore folder (default `.flowc` beside the flow). With `--resume`, also
+    /// `s3://BUCKET/PREFIX`: the origin run is copied from there into `.flowc` beside the flow,
+    /// where the new run is written.
     #[arg(long, value_name = "DIR")]
     pub datastore: Option<PathBuf>,
     /// Start a new run continuing RUN_ID: its succeeded tasks are cloned, the failed steps

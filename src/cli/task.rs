@@ -3,6 +3,7 @@
 //! failure, 0 on success, 1 when the outputs break the runtime contract, 2 when the task
 //! cannot start.
 
+use flowc::aws::deploy::CODE_PACKAGE_ENV;
 use flowc::runtime::{self, task, IndexPath, TaskRequest};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -45,16 +46,19 @@ pub struct Args {
     /// Foreach index path inside a foreach body: item indices joined by `.` (`3`, `3.1`).
     #[arg(long)]
     pub index: Option<String>,
-    /// The datastore: a folder, or `s3://BUCKET/PREFIX` (with `FLOWC_S3_ROOT=DIR`, the local
-    /// folder `DIR/BUCKET/PREFIX`). Default: `.flowc` in the code directory.
+    /// The datastore: a folder, or `s3://BUCKET/PREFIX` on S3 (the AWS chain; with
+    /// `FLOWC_S3_ROOT=DIR`, the local folder `DIR/BUCKET/PREFIX`). Default: `.flowc` in the
+    /// code directory.
     #[arg(long)]
     pub datastore: Option<String>,
     /// Attempt number (0-based, `FLOW_ATTEMPT`). Default: one more than the last attempt
     /// recorded for this task in the datastore.
     #[arg(long)]
     pub attempt: Option<u32>,
-    /// The flow's code directory (working directory of the command). Default: the folder of
-    /// the flow file when one is named, else the current directory.
+    /// The flow's code directory (working directory of the command). Default: the code
+    /// package `FLOWC_CODE_PACKAGE=s3://…/SHA256.tar.gz` (set by `flowc deploy`), downloaded,
+    /// checked against its SHA-256 and unpacked into a temporary folder; else the folder of
+    /// the flow file when one is named; else the current directory.
     #[arg(long, env = "FLOWC_CODE_DIR")]
     pub code_dir: Option<PathBuf>,
     /// The flow file (default: the `.flow` file of the code directory defining FLOW).
@@ -84,13 +88,15 @@ fn run_inner(args: Args) -> Result<i32, (String, runtime::TaskError)> {
             .ends_with(".flow")
             .then(|| PathBuf::from(&args.flow))
     });
-    let code_dir = match (args.code_dir, named_file) {
-        (Some(d), _) => d,
-        (None, Some(f)) => f
+    let package = code_package(args.code_dir.is_none()).map_err(fail)?;
+    let code_dir = match (args.code_dir, named_file, &package) {
+        (Some(d), _, _) => d,
+        (None, _, Some(p)) => p.code_dir(),
+        (None, Some(f), None) => f
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), PathBuf::from),
-        (None, None) => std::env::current_dir().map_err(|e| {
+        (None, None, None) => std::env::current_dir().map_err(|e| {
             fail(runtime::TaskError::Usage(format!(
                 "no current directory: {e}"
             )))
@@ -122,6 +128,22 @@ fn run_inner(args: Args) -> Result<i32, (String, runtime::TaskError)> {
         );
     }
     Ok(outcome.exit_code)
+}
+
+/// The code package of `FLOWC_CODE_PACKAGE`, fetched when `wanted` (no `--code-dir`) and the
+/// variable is set. Sets `FLOWC_CODE_SHA256` to the package's hash (unless already set) so
+/// `run.json` records it, before any thread is started.
+fn code_package(wanted: bool) -> Result<Option<task::CodePackage>, runtime::TaskError> {
+    let url = std::env::var(CODE_PACKAGE_ENV).unwrap_or_default();
+    if !wanted || url.is_empty() {
+        return Ok(None);
+    }
+    let (_, _, sha256) = task::parse_code_package_url(&url)?;
+    if std::env::var_os(runtime::CODE_SHA256_ENV).is_none() {
+        std::env::set_var(runtime::CODE_SHA256_ENV, &sha256);
+    }
+    let s3_root = std::env::var_os(runtime::store::S3_ROOT_ENV).map(PathBuf::from);
+    task::fetch_code_package(&url, s3_root.as_deref()).map(Some)
 }
 
 fn task_name(args: &Args) -> String {

@@ -5,8 +5,9 @@
 use super::datastore::{Artifacts, AttemptRecord, Datastore, IndexPath, Manifest, TaskAddr};
 use super::graph::Topology;
 use super::lineage::{visible_value, Lineage, TaskInputs};
-use super::store::{ObjectStore, StoreSpec};
+use super::store::{ObjectStore, StoreSpec, S3_ROOT_ENV};
 use super::{code_hash, TaskError};
+use crate::aws::deploy::CODE_PACKAGE_ENV;
 use crate::ir::{self, ParamType, StepId, Transition};
 use serde_json::{Map, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -119,12 +120,153 @@ pub fn resolve_task_command(
     argv
 }
 
-/// Opens the datastore named by `--datastore` (`FLOWC_S3_ROOT` maps `s3://` URLs to a local
-/// folder, see [`StoreSpec::open`]).
+/// Opens the datastore named by `--datastore`: a local folder, or `s3://BUCKET/PREFIX` on S3
+/// ([`crate::aws::store::S3Store::from_env`]: the AWS chain, `FLOWC_REGION`,
+/// `FLOWC_ENDPOINT_URL`…). With `FLOWC_S3_ROOT=DIR` an `s3://` URL maps to the local folder
+/// `DIR/BUCKET/PREFIX` instead (see [`StoreSpec::open`]), as the local runner does.
+///
+/// Errors: [`TaskError::Usage`] for a malformed URL or an S3 client that cannot be set up
+/// (no region).
 pub fn open_store(datastore: &str) -> Result<Box<dyn ObjectStore>, TaskError> {
     let spec = StoreSpec::parse(datastore).map_err(TaskError::Usage)?;
-    let root = std::env::var_os(super::store::S3_ROOT_ENV).map(PathBuf::from);
-    spec.open(root.as_deref()).map_err(TaskError::Usage)
+    let root = std::env::var_os(S3_ROOT_ENV).map(PathBuf::from);
+    match (&spec, root) {
+        (StoreSpec::S3 { bucket, prefix }, None) => {
+            let store = crate::aws::store::S3Store::from_env(bucket, prefix)
+                .map_err(|e| TaskError::Usage(e.to_string()))?;
+            Ok(Box::new(store))
+        }
+        (_, root) => spec.open(root.as_deref()).map_err(TaskError::Usage),
+    }
+}
+
+/// A code package unpacked into a temporary folder (removed when dropped).
+#[derive(Debug)]
+pub struct CodePackage {
+    /// The folder holding the package's files: the task's code directory.
+    pub dir: tempfile::TempDir,
+    /// Lower-case hex SHA-256 of the `tar.gz`, checked against its name.
+    pub sha256: String,
+}
+
+/// The SHA-256 a code package URL names: `s3://BUCKET/…/SHA256.tar.gz` (the name
+/// `flowc deploy` gives it, see [`crate::aws::package::Package::key`]) as
+/// `(bucket, object key, sha256)`.
+///
+/// Errors: [`TaskError::Usage`] for another shape.
+pub fn parse_code_package_url(url: &str) -> Result<(String, String, String), TaskError> {
+    let bad = || {
+        TaskError::Usage(format!(
+            "{CODE_PACKAGE_ENV}=`{url}`: expected s3://BUCKET/PREFIX/FLOW/code/SHA256.tar.gz"
+        ))
+    };
+    let rest = url.strip_prefix("s3://").ok_or_else(bad)?;
+    let (bucket, key) = rest.split_once('/').ok_or_else(bad)?;
+    let name = key.rsplit('/').next().unwrap_or(key);
+    let sha = name.strip_suffix(".tar.gz").ok_or_else(bad)?;
+    let hex = sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit());
+    if bucket.is_empty() || !hex || super::store::Key::new(key).is_err() {
+        return Err(bad());
+    }
+    Ok((bucket.into(), key.into(), sha.to_ascii_lowercase()))
+}
+
+/// Downloads the code package `url` (`FLOWC_CODE_PACKAGE`, set by `flowc deploy` in every
+/// Batch task), checks its SHA-256 against its name and unpacks it into a fresh temporary
+/// folder. With `s3_root` (the value of `FLOWC_S3_ROOT`) the package is read from the local
+/// file `S3_ROOT/BUCKET/KEY` instead, as [`open_store`] maps datastores.
+///
+/// Errors: [`TaskError::Usage`] when the URL is malformed, the package is missing or cannot
+/// be read, its content does not match its name, or an entry is not a plain file or folder
+/// inside the package (`..`, absolute paths, links).
+pub fn fetch_code_package(url: &str, s3_root: Option<&Path>) -> Result<CodePackage, TaskError> {
+    let (bucket, key, sha256) = parse_code_package_url(url)?;
+    let usage = |m: String| TaskError::Usage(format!("code package {url}: {m}"));
+    let dir = tempfile::Builder::new()
+        .prefix("flowc-code-")
+        .tempdir()
+        .map_err(|e| usage(format!("cannot create a temporary folder: {e}")))?;
+    let archive = dir.path().join(".package.tar.gz");
+    let found = match s3_root {
+        Some(root) => {
+            let src = key.split('/').fold(root.join(&bucket), |p, s| p.join(s));
+            match std::fs::copy(&src, &archive) {
+                Ok(_) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+                Err(e) => return Err(usage(format!("cannot read {}: {e}", src.display()))),
+            }
+        }
+        None => crate::aws::store::S3Store::from_env(&bucket, "")
+            .and_then(|s| s.download_object(&key, &archive))
+            .map_err(|e| usage(e.to_string()))?,
+    };
+    if !found {
+        return Err(usage("it does not exist".into()));
+    }
+    let actual = file_sha256(&archive).map_err(|e| usage(format!("cannot read it: {e}")))?;
+    if actual != sha256 {
+        return Err(usage(format!(
+            "its SHA-256 is {actual}, not the {sha256} its name says (corrupt or replaced)"
+        )));
+    }
+    let code = dir.path().join("code");
+    unpack(&archive, &code).map_err(usage)?;
+    let _ = std::fs::remove_file(&archive);
+    Ok(CodePackage { dir, sha256 })
+}
+
+impl CodePackage {
+    /// The code directory (the unpacked files).
+    pub fn code_dir(&self) -> PathBuf {
+        self.dir.path().join("code")
+    }
+}
+
+fn file_sha256(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Unpacks a `tar.gz` into `dest`, accepting only regular files and folders whose paths stay
+/// inside it (relative, no `..`).
+fn unpack(archive: &Path, dest: &Path) -> Result<(), String> {
+    let file = std::fs::File::open(archive).map_err(|e| e.to_string())?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    std::fs::create_dir_all(dest).map_err(|e| e.to_string())?;
+    let entries = tar.entries().map_err(|e| format!("not a tar.gz: {e}"))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| format!("not a tar.gz: {e}"))?;
+        let path = entry.path().map_err(|e| e.to_string())?.into_owned();
+        let inside = path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside || path.as_os_str().is_empty() {
+            return Err(format!("entry `{}` would leave its folder", path.display()));
+        }
+        let target = dest.join(&path);
+        match entry.header().entry_type() {
+            tar::EntryType::Directory => {
+                std::fs::create_dir_all(&target).map_err(|e| e.to_string())?;
+            }
+            tar::EntryType::Regular => {
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+                }
+                entry
+                    .unpack(&target)
+                    .map_err(|e| format!("cannot unpack `{}`: {e}", path.display()))?;
+            }
+            other => {
+                return Err(format!(
+                    "entry `{}` is a {other:?}, not a file or folder",
+                    path.display()
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Runs one task attempt end to end on `store`. `Ok` when the command ran (see
@@ -831,6 +973,94 @@ fn record_end(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `tar.gz` with one entry whose raw name is `name` (bypassing the tar crate's own
+    /// checks, as a hostile package would).
+    fn raw_package(name: &str, kind: tar::EntryType) -> Vec<u8> {
+        let mut header = tar::Header::new_gnu();
+        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_size(1);
+        header.set_mode(0o644);
+        header.set_entry_type(kind);
+        header.set_cksum();
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut tar = tar::Builder::new(gz);
+        tar.append(&header, &b"x"[..]).unwrap();
+        tar.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn package_entries_must_stay_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("p.tar.gz");
+        for (name, kind) in [
+            ("../evil", tar::EntryType::Regular),
+            ("/etc/evil", tar::EntryType::Regular),
+            ("a/../../evil", tar::EntryType::Regular),
+            ("link", tar::EntryType::Symlink),
+        ] {
+            std::fs::write(&archive, raw_package(name, kind)).unwrap();
+            let e = unpack(&archive, &dir.path().join("out")).unwrap_err();
+            assert!(e.contains(name.trim_start_matches('/')), "{name}: {e}");
+        }
+        assert!(!dir.path().join("evil").exists());
+        std::fs::write(&archive, raw_package("sub/ok.txt", tar::EntryType::Regular)).unwrap();
+        unpack(&archive, &dir.path().join("out")).unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("out/sub/ok.txt")).unwrap(),
+            b"x"
+        );
+    }
+
+    #[test]
+    fn package_is_checked_against_its_name() {
+        let root = tempfile::tempdir().unwrap();
+        let code = tempfile::tempdir().unwrap();
+        std::fs::write(
+            code.path().join("f.flow"),
+            "flow F { step start { run \"true\" } }",
+        )
+        .unwrap();
+        let pkg = crate::aws::package::build(code.path()).unwrap();
+        let good = root.path().join("b").join(pkg.key("p", "F"));
+        std::fs::create_dir_all(good.parent().unwrap()).unwrap();
+        std::fs::write(&good, &pkg.bytes).unwrap();
+        let bad = good.with_file_name(format!("{}.tar.gz", "a".repeat(64)));
+        std::fs::write(&bad, &pkg.bytes).unwrap();
+        let fetch = |url: String| fetch_code_package(&url, Some(root.path()));
+        let ok = fetch(format!("s3://b/{}", pkg.key("p", "F")));
+        let wrong = fetch(format!("s3://b/p/F/code/{}.tar.gz", "a".repeat(64)));
+        let missing = fetch(format!("s3://b/p/F/code/{}.tar.gz", "c".repeat(64)));
+        let ok = ok.unwrap();
+        assert_eq!(ok.sha256, pkg.sha256);
+        assert!(ok.code_dir().join("f.flow").is_file());
+        let e = wrong.unwrap_err().to_string();
+        assert!(
+            e.contains("its SHA-256 is") && e.contains(&pkg.sha256),
+            "{e}"
+        );
+        assert!(missing.unwrap_err().to_string().contains("does not exist"));
+    }
+
+    #[test]
+    fn package_urls_name_their_hash() {
+        let sha = "ab".repeat(32);
+        let (b, k, h) = parse_code_package_url(&format!("s3://bk/p/F/code/{sha}.tar.gz")).unwrap();
+        assert_eq!(
+            (b.as_str(), k.as_str()),
+            ("bk", &*format!("p/F/code/{sha}.tar.gz"))
+        );
+        assert_eq!(h, sha);
+        for bad in [
+            "http://x/y.tar.gz".to_string(),
+            "s3://bk/p/F/code/abc.tar.gz".to_string(),
+            format!("s3://bk/p/../{sha}.tar.gz"),
+            format!("s3:///{sha}.tar.gz"),
+            format!("s3://bk/{sha}.zip"),
+        ] {
+            assert!(parse_code_package_url(&bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn task_command_line_matches_the_asl() {

@@ -8,9 +8,16 @@
 //! artifacts are content-addressed objects shared by every run of the flow, so nothing else
 //! is copied), its attempt record, `foreach.json`/`switch.json`, and writes `cloned.json`
 //! (`{"origin_run", "origin_attempt"}`) so the new run records where each clone came from.
+//!
+//! Resuming a run of AWS (`flowc interpret FLOW --resume RUN_ID --datastore s3://…`, what
+//! `flowc why` prints): [`import_run`] first copies the origin run from S3 into the local
+//! datastore under the same run id (its keys, and the objects its manifests name), with
+//! `origin.json` (`{"datastore": "s3://…", "run_id"}`) recording where it came from; the new
+//! run is then an ordinary local resume of that copy, written to the local datastore only.
+//! S3 is only read.
 
 use crate::ir::{Flow, StepId};
-use crate::runtime::datastore::{Datastore, TaskAddr};
+use crate::runtime::datastore::{Datastore, Manifest, ObjRef, TaskAddr};
 use crate::runtime::graph::successors;
 use crate::runtime::TaskError;
 use serde_json::json;
@@ -100,6 +107,91 @@ impl ResumePlan {
     }
 }
 
+/// Name of the file of an imported run (beside `run.json`) naming where it was copied from:
+/// `{"datastore": "s3://BUCKET/PREFIX", "run_id": RUN_ID, "imported": RFC 3339 time}`.
+pub const ORIGIN_FILE: &str = "origin.json";
+
+/// What [`import_run`] copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Imported {
+    /// Keys of the run copied (records, manifests, logs, control files).
+    pub keys: usize,
+    /// Objects copied (those the manifests name and the local datastore lacked).
+    pub objects: usize,
+}
+
+/// Copies run `run_id` of `origin` (e.g. an S3 datastore, named `origin_url` in messages and
+/// in [`ORIGIN_FILE`]) into `local` under the same run id: every key of the run, then every
+/// object its manifests name (checked against their SHA-256 on the way). Copying again
+/// refreshes the copy. Objects are held in memory one at a time.
+///
+/// Errors: the run does not exist in `origin` (no `parameters.json`); `local` already has a
+/// run `run_id` that is not a copy of `origin_url`; a read or write failed.
+pub fn import_run(
+    origin: &Datastore,
+    local: &Datastore,
+    run_id: &str,
+    origin_url: &str,
+) -> Result<Imported, TaskError> {
+    if origin.parameters(run_id)?.is_none() {
+        return Err(TaskError::Usage(format!(
+            "run `{run_id}` of flow `{}` not found in {origin_url} (no {})",
+            origin.flow(),
+            origin.store().location(&origin.parameters_key(run_id)?)
+        )));
+    }
+    check_copy_target(local, run_id, origin_url)?;
+    let prefix = origin.run_key(run_id)?;
+    let mut done = Imported::default();
+    let mut refs: Vec<ObjRef> = vec![];
+    for key in origin.store().list(&prefix)? {
+        let Some(bytes) = origin.store().get(&key)? else {
+            continue; // deleted since listed
+        };
+        if key.as_str().ends_with("/manifest.json") {
+            let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
+                TaskError::Invalid(format!("{}: {e}", origin.store().location(&key)))
+            })?;
+            refs.extend(m.artifacts.values.into_values());
+            refs.extend(m.artifacts.files.into_values());
+        }
+        local.store().put(&key, &bytes)?;
+        done.keys += 1;
+    }
+    refs.sort_by(|a, b| a.sha256.cmp(&b.sha256));
+    refs.dedup_by(|a, b| a.sha256 == b.sha256);
+    for r in refs {
+        if !local.store().exists(&local.object_key(&r.sha256)?)? {
+            local.put_object(&origin.get_object(&r)?)?;
+            done.objects += 1;
+        }
+    }
+    let note = json!({"datastore": origin_url, "run_id": run_id, "imported": crate::runtime::datastore::now()});
+    let key = local.run_key(run_id)?.join(ORIGIN_FILE)?;
+    local.store().put(&key, note.to_string().as_bytes())?;
+    Ok(done)
+}
+
+/// Refuses to overwrite a local run that is not an earlier copy of the same origin.
+fn check_copy_target(local: &Datastore, run_id: &str, origin_url: &str) -> Result<(), TaskError> {
+    let prefix = local.run_key(run_id)?;
+    if local.store().list(&prefix)?.is_empty() {
+        return Ok(());
+    }
+    let note = local.store().get(&prefix.join(ORIGIN_FILE)?)?;
+    let from: Option<String> = note
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["datastore"].as_str().map(str::to_string));
+    match from {
+        Some(url) if url == origin_url => Ok(()),
+        _ => Err(TaskError::Usage(format!(
+            "run `{run_id}` already exists in {} and is not a copy of {origin_url}; \
+             remove it or use another datastore",
+            local.store().location(&prefix)
+        ))),
+    }
+}
+
 /// Copies `foreach.json` and `switch.json` of a task as they are.
 fn copy_small_files(
     ds: &Datastore,
@@ -160,6 +252,48 @@ pub fn downstream(flow: &Flow, roots: &[StepId]) -> BTreeSet<StepId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::store::LocalStore;
+
+    #[test]
+    fn import_copies_the_run_and_its_objects_once() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let origin = Datastore::new(Box::new(LocalStore::new(a.path())), "F").unwrap();
+        let local = Datastore::new(Box::new(LocalStore::new(b.path())), "F").unwrap();
+        assert!(import_run(&origin, &local, "r", "s3://b/p").is_err());
+        origin.write_parameters("r", &Default::default()).unwrap();
+        let r = origin.put_value(&json!(42)).unwrap();
+        let unrelated = origin.put_value(&json!("not named")).unwrap();
+        let t = TaskAddr {
+            step: "start".into(),
+            index: Default::default(),
+        };
+        let mut m = Manifest {
+            flow: "F".into(),
+            run_id: "r".into(),
+            step: "start".into(),
+            index: String::new(),
+            attempt: 0,
+            artifacts: Default::default(),
+        };
+        m.artifacts.values.insert("x".into(), r.clone());
+        origin.write_manifest(&m, &t).unwrap();
+        origin.write_done("r", &t, 0).unwrap();
+        let done = import_run(&origin, &local, "r", "s3://b/p").unwrap();
+        assert_eq!(
+            done,
+            Imported {
+                keys: 3,
+                objects: 1
+            }
+        );
+        assert_eq!(local.get_value(&r).unwrap(), json!(42));
+        assert!(local.get_object(&unrelated).is_err(), "only named objects");
+        assert_eq!(local.done("r", &t).unwrap(), Some(0));
+        // Again from the same origin: refreshed; from another: refused.
+        let again = import_run(&origin, &local, "r", "s3://b/p").unwrap();
+        assert_eq!(again.objects, 0);
+        assert!(import_run(&origin, &local, "r", "s3://other/p").is_err());
+    }
 
     #[test]
     fn downstream_follows_splits_and_joins() {
