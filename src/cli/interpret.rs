@@ -146,13 +146,8 @@ fn run_flow(flow: &Path, args: &Args) -> Result<i32, i32> {
         EXIT_USAGE
     })?;
     let local = super::show::FlowArgs {
-        param: fa.param.clone(),
-        with: fa.with.clone(),
-        run_id: fa.run_id.clone(),
         datastore: None,
-        resume: fa.resume.clone(),
-        from: fa.from.clone(),
-        quiet: fa.quiet,
+        ..fa.clone()
     };
     Ok(super::show::run_flow(flow, args, &local))
 }

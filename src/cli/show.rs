@@ -42,7 +42,7 @@ pub fn run(args: Args) -> i32 {
 }
 
 /// The options of `flowc interpret FLOW` besides those it shares with `--asl`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct FlowArgs {
     /// A parameter value `NAME=VALUE`, typed by its declaration (JSON text for `json`).
     #[arg(long = "param", value_name = "NAME=VALUE")]

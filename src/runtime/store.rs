@@ -309,8 +309,9 @@ impl StoreSpec {
     }
 
     /// Opens the store. `s3_root` is the value of [`S3_ROOT_ENV`]: with it an S3 spec maps to
-    /// a [`LocalStore`] on `S3_ROOT/BUCKET/PREFIX`. Errors: an S3 spec without `s3_root` (the
-    /// S3 client is not part of this build).
+    /// a [`LocalStore`] on `S3_ROOT/BUCKET/PREFIX`; without it, to the bucket itself
+    /// ([`crate::aws::store::S3Store::from_env`]). Errors: the S3 client cannot be set up (no
+    /// region…).
     pub fn open(&self, s3_root: Option<&Path>) -> Result<Box<dyn ObjectStore>, String> {
         match (self, s3_root) {
             (StoreSpec::Local(dir), _) => Ok(Box::new(LocalStore::new(dir))),
@@ -321,9 +322,11 @@ impl StoreSpec {
                 }
                 Ok(Box::new(LocalStore::new(dir)))
             }
-            (StoreSpec::S3 { bucket, prefix }, None) => Err(format!(
-                "datastore s3://{bucket}/{prefix}: this build has no S3 client; set {S3_ROOT_ENV}=DIR to use the local folder DIR/{bucket}/{prefix}"
-            )),
+            (StoreSpec::S3 { bucket, prefix }, None) => {
+                let store = crate::aws::store::S3Store::from_env(bucket, prefix)
+                    .map_err(|e| e.to_string())?;
+                Ok(Box::new(store))
+            }
         }
     }
 }

@@ -130,14 +130,7 @@ pub fn resolve_task_command(
 pub fn open_store(datastore: &str) -> Result<Box<dyn ObjectStore>, TaskError> {
     let spec = StoreSpec::parse(datastore).map_err(TaskError::Usage)?;
     let root = std::env::var_os(S3_ROOT_ENV).map(PathBuf::from);
-    match (&spec, root) {
-        (StoreSpec::S3 { bucket, prefix }, None) => {
-            let store = crate::aws::store::S3Store::from_env(bucket, prefix)
-                .map_err(|e| TaskError::Usage(e.to_string()))?;
-            Ok(Box::new(store))
-        }
-        (_, root) => spec.open(root.as_deref()).map_err(TaskError::Usage),
-    }
+    spec.open(root.as_deref()).map_err(TaskError::Usage)
 }
 
 /// A code package unpacked into a temporary folder (removed when dropped).
