@@ -522,7 +522,7 @@ async fn alias(
     }
     let version = match published {
         Some(v) => v,
-        None => match latest_version_if_desired(aws, d, &sm).await {
+        None => match latest_version_if_desired(aws, d, &sm, current.as_deref()).await {
             Some(v) => v,
             None => publish(aws, d, &sm).await?,
         },
@@ -556,23 +556,65 @@ async fn alias(
 
 /// The newest published version when its definition is the desired one (a run that
 /// published it failed before moving the alias), so a rerun does not publish a duplicate.
-/// None when there is none or the versions cannot be listed (moto 5.2.5 answers
-/// `ListStateMachineVersions` with HTTP 500; a new version is published then).
-async fn latest_version_if_desired(aws: &Aws, d: &Desired, sm: &str) -> Option<String> {
-    let list = aws
+/// `aliased` is the version the alias points to now, if any: any version published since is
+/// newer. None when there is no such version.
+///
+/// The newest version comes from `ListStateMachineVersions`; when that call fails (moto 5.2.5
+/// answers it with HTTP 500), from [`newest_version_probed`]. Without either, a rerun would
+/// publish again, and a `publish=true` that is not idempotent (moto's) would leave two
+/// versions with one definition.
+async fn latest_version_if_desired(
+    aws: &Aws,
+    d: &Desired,
+    sm: &str,
+    aliased: Option<&str>,
+) -> Option<String> {
+    let listed = aws
         .sfn
         .list_state_machine_versions()
         .state_machine_arn(sm)
         .max_results(1)
         .send()
-        .await
-        .ok()?;
-    let newest = list
-        .state_machine_versions()
-        .first()?
-        .state_machine_version_arn();
-    let hash = version_hash(aws, newest).await.ok()?;
-    (hash == d.definition_hash).then(|| newest.to_string())
+        .await;
+    let newest = match listed {
+        Ok(list) => list
+            .state_machine_versions()
+            .first()?
+            .state_machine_version_arn()
+            .to_string(),
+        Err(_) => newest_version_probed(aws, sm, aliased).await?,
+    };
+    let hash = version_hash(aws, &newest).await.ok()?;
+    (hash == d.definition_hash).then_some(newest)
+}
+
+/// Most version numbers [`newest_version_probed`] tries (Step Functions quota: 1,000
+/// published versions per state machine).
+const VERSION_PROBE_LIMIT: u64 = 1000;
+
+/// The newest version found by describing `SM:N`, `SM:N+1`, … until one does not exist, N
+/// one after the number of `aliased` (version numbers only grow), or 1 without an alias.
+/// None when `SM:N` does not exist.
+async fn newest_version_probed(aws: &Aws, sm: &str, aliased: Option<&str>) -> Option<String> {
+    let first = aliased
+        .and_then(|v| v.rsplit(':').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .map_or(1, |n| n + 1);
+    let mut newest = None;
+    for k in first..first + VERSION_PROBE_LIMIT {
+        let arn = format!("{sm}:{k}");
+        let found = aws
+            .sfn
+            .describe_state_machine()
+            .state_machine_arn(&arn)
+            .send()
+            .await;
+        if found.is_err() {
+            break;
+        }
+        newest = Some(arn);
+    }
+    newest
 }
 
 async fn version_hash(aws: &Aws, version_arn: &str) -> Result<String> {
