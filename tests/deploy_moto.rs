@@ -372,6 +372,7 @@ fn every_fault_converges(before: &[&str], flow: &str) -> usize {
     let clean = clean.expect("fault-free deploy");
     let total = log.calls().len();
     let reference = end_state(&env, &clean);
+    eprintln!("injecting a fault at each of {total} calls");
     for n in 0..total {
         env.reset();
         for b in before {
@@ -410,6 +411,43 @@ fn a_failed_call_at_any_point_of_an_update_converges_on_rerun() {
     assert!(calls > 10, "{calls} calls");
 }
 
+/// v3 of [`SCHEDULED`]: the `@trigger` of [`UPDATED`] removed (its rule deleted) and the
+/// schedule given a time zone (an EventBridge Scheduler schedule replaces the rule).
+const ZONED: &str = r#"@schedule(cron="0 10 * * ? *", timezone="Europe/Paris")
+flow Deployed {
+    param n: int = 3 "how many"
+
+    step start {
+        run "echo start"
+        next train
+    }
+
+    @batch(image="trainer:2")
+    step train {
+        run "echo train harder"
+        next evaluate
+    }
+
+    @batch(image="evaluator:1")
+    step evaluate {
+        run "echo evaluate"
+        next end
+    }
+
+    step end {
+        run "echo done"
+    }
+}
+"#;
+
+/// The same for an update (from [`UPDATED`]) that deletes both rules and creates a Scheduler
+/// schedule.
+#[test]
+fn a_failed_call_at_any_point_of_a_rule_removal_converges_on_rerun() {
+    let calls = every_fault_converges(&[UPDATED], ZONED);
+    assert!(calls > 10, "{calls} calls");
+}
+
 #[test]
 fn the_update_makes_the_expected_changes() {
     let env = Env::new();
@@ -441,6 +479,44 @@ fn the_update_makes_the_expected_changes() {
     assert!(text.contains("flowc.test"), "{text}");
 }
 
+#[test]
+fn the_rule_removal_makes_the_expected_changes() {
+    let env = Env::new();
+    env.deploy(UPDATED, false, false).0.expect("v2");
+    let (third, log) = env.deploy(ZONED, false, false);
+    let third = third.expect("v3");
+    let ops: Vec<String> = log.mutating().into_iter().map(|(_, op)| op).collect();
+    assert_eq!(
+        ops,
+        [
+            "PutObject",
+            "UpdateStateMachine",
+            "TagResource",
+            "UpdateStateMachineAlias",
+            "CreateSchedule",
+            "RemoveTargets",
+            "DeleteRule",
+            "RemoveTargets",
+            "DeleteRule"
+        ],
+        "{}",
+        third.render()
+    );
+    let state = end_state(&env, &third).join("\n");
+    assert!(state.contains("rule Deployed-schedule absent"), "{state}");
+    assert!(state.contains("rule Deployed-trigger absent"), "{state}");
+    assert!(
+        state.contains("schedule Deployed-trigger absent"),
+        "{state}"
+    );
+    assert!(
+        state.contains(
+            "schedule Deployed-schedule Some(\"cron(0 10 * * ? *)\") Some(\"Europe/Paris\")"
+        ),
+        "{state}"
+    );
+}
+
 /// What a deploy leaves, one line per aspect: the state machine's definition hash; every
 /// published version's definition hash (found by describing `ARN:1`, `ARN:2`, … since moto
 /// 5.2.5 cannot list versions); the alias and its version's definition hash; the tags; each
@@ -459,8 +535,9 @@ fn end_state(env: &Env, r: &Report) -> Vec<String> {
         ),
         tags(env, &aws, &sm),
     ];
-    for rule in ["Deployed-schedule", "Deployed-trigger"] {
-        out.push(rule_state(env, &aws, rule));
+    for name in ["Deployed-schedule", "Deployed-trigger"] {
+        out.push(rule_state(env, &aws, name));
+        out.push(schedule_state(env, &aws, name));
     }
     out.push(job_definitions(env, &aws));
     out.push(code_packages(env, &aws));
@@ -537,6 +614,23 @@ fn rule_state(env: &Env, aws: &Aws, rule: &str) -> String {
         d.state(),
         d.description(),
         targets.join("; ")
+    )
+}
+
+fn schedule_state(env: &Env, aws: &Aws, name: &str) -> String {
+    let Ok(s) = env.block(aws.scheduler.get_schedule().name(name).send()) else {
+        return format!("schedule {name} absent");
+    };
+    let t = s.target();
+    format!(
+        "schedule {name} {:?} {:?} {:?} {:?} target {:?} as {:?} with {:?}",
+        s.schedule_expression(),
+        s.schedule_expression_timezone(),
+        s.state(),
+        s.description(),
+        t.map(|t| t.arn()),
+        t.map(|t| t.role_arn()),
+        t.and_then(|t| t.input())
     )
 }
 
