@@ -264,33 +264,40 @@ fn plan_mutates_nothing_and_shows_the_state_diff() {
     assert!(!r.expect("deploy").unchanged());
 }
 
+/// An edit outside flowc, with or without publishing a version (a published one lacks the
+/// description flowc writes), is drift.
 #[test]
 fn drift_is_refused_without_force() {
     let env = Env::new();
-    let r = env.deploy(SCHEDULED, false, false).0.expect("deploy");
-    let aws = env.aws(CallLog::default());
-    let sm = r.state_machine_arn.clone().expect("arn");
-    let edited = r#"{"StartAt":"X","States":{"X":{"Type":"Succeed"}}}"#;
-    env.block(
-        aws.sfn
-            .update_state_machine()
-            .state_machine_arn(&sm)
-            .definition(edited)
-            .send(),
-    )
-    .expect("edit outside flowc");
-    let changed = SCHEDULED.replace("echo done", "echo finished");
-    let (refused, log) = env.deploy(&changed, false, false);
-    match refused {
-        Err(Error::Drift(text)) => assert!(text.contains("- state X"), "{text}"),
-        other => panic!("expected drift, got {other:?}"),
+    for publish in [false, true] {
+        env.reset();
+        let r = env.deploy(SCHEDULED, false, false).0.expect("deploy");
+        let aws = env.aws(CallLog::default());
+        let sm = r.state_machine_arn.clone().expect("arn");
+        let edited = r#"{"StartAt":"X","States":{"X":{"Type":"Succeed"}}}"#;
+        env.block(
+            aws.sfn
+                .update_state_machine()
+                .state_machine_arn(&sm)
+                .definition(edited)
+                .publish(publish)
+                .set_version_description(publish.then(|| "hotfix".to_string()))
+                .send(),
+        )
+        .expect("edit outside flowc");
+        let changed = SCHEDULED.replace("echo done", "echo finished");
+        let (refused, log) = env.deploy(&changed, false, false);
+        match refused {
+            Err(Error::Drift(text)) => assert!(text.contains("- state X"), "{text}"),
+            other => panic!("publish={publish}: expected drift, got {other:?}"),
+        }
+        assert_eq!(log.mutating(), vec![], "a refused deploy changes nothing");
+        let forced = env.deploy(&changed, false, true).0.expect("forced");
+        assert!(forced
+            .items
+            .iter()
+            .any(|i| i.kind == "state machine" && i.action == Action::Update));
     }
-    assert_eq!(log.mutating(), vec![], "a refused deploy changes nothing");
-    let forced = env.deploy(&changed, false, true).0.expect("forced");
-    assert!(forced
-        .items
-        .iter()
-        .any(|i| i.kind == "state machine" && i.action == Action::Update));
 }
 
 #[test]
@@ -477,6 +484,44 @@ fn the_update_makes_the_expected_changes() {
     assert!(text.contains("versions 2"), "{text}");
     assert!(text.contains("cron(0 10 * * ? *)"), "{text}");
     assert!(text.contains("flowc.test"), "{text}");
+}
+
+/// A deploy that failed after updating the definition (before or after tagging it) leaves a
+/// definition the tags do not record; deploying yet another version next is not drift, since
+/// flowc published that definition (the version's description says so).
+#[test]
+fn a_new_flow_after_a_failed_update_is_not_drift() {
+    let env = Env::new();
+    env.deploy(SCHEDULED, false, false).0.expect("v1");
+    let (_, log) = env.deploy(UPDATED, false, false);
+    let calls = log.calls();
+    for op in ["UpdateStateMachine", "TagResource"] {
+        let n = calls
+            .iter()
+            .position(|(_, o)| o == op)
+            .unwrap_or_else(|| panic!("no {op} in {calls:?}"));
+        env.reset();
+        env.deploy(SCHEDULED, false, false).0.expect("v1");
+        let (failed, call) = env.deploy_failing_at(UPDATED, n);
+        assert!(failed.is_err(), "{call} did not fail");
+        let (next, _) = env.deploy(ZONED, false, false);
+        let next = next.unwrap_or_else(|e| panic!("after a fault at {call}: {e}"));
+        let aws = env.aws(CallLog::default());
+        let sm = next.state_machine_arn.clone().expect("sm");
+        let alias = next.alias_arn.clone().expect("alias");
+        let want = flowc::aws::diff::definition_hash(&prepared(&env, ZONED).definition);
+        assert_eq!(definition_of(&env, &aws, &sm), want, "after {call}");
+        let aliased = alias_version(&env, &aws, &alias);
+        assert_eq!(definition_of(&env, &aws, &aliased), want, "after {call}");
+        let (last, log) = env.deploy(ZONED, false, false);
+        assert!(last.expect("again").unchanged(), "after {call}");
+        assert_eq!(log.mutating(), vec![], "after {call}");
+    }
+}
+
+fn prepared(env: &Env, flow: &str) -> deploy::Desired {
+    env.write("flow.flow", flow);
+    deploy::prepare(&env.flow_path(), &env.settings()).expect("prepare")
 }
 
 #[test]
