@@ -641,12 +641,9 @@ const VERSION_PROBE_LIMIT: u64 = 1000;
 /// one after the number of `aliased` (version numbers only grow), or 1 without an alias.
 /// None when `SM:N` does not exist.
 async fn newest_version_probed(aws: &Aws, sm: &str, aliased: Option<&str>) -> Option<String> {
-    let first = aliased
-        .and_then(|v| v.rsplit(':').next())
-        .and_then(|n| n.parse::<u64>().ok())
-        .map_or(1, |n| n + 1);
+    let first = first_probe(aliased);
     let mut newest = None;
-    for k in first..first + VERSION_PROBE_LIMIT {
+    for k in first..first.saturating_add(VERSION_PROBE_LIMIT) {
         let arn = format!("{sm}:{k}");
         let found = aws
             .sfn
@@ -660,6 +657,16 @@ async fn newest_version_probed(aws: &Aws, sm: &str, aliased: Option<&str>) -> Op
         newest = Some(arn);
     }
     newest
+}
+
+/// The first version number to probe: one after that of version ARN `aliased`
+/// (`arn:aws:states:REGION:ACCOUNT:stateMachine:NAME:N`), 1 without one or when it ends in
+/// no number.
+fn first_probe(aliased: Option<&str>) -> u64 {
+    aliased
+        .and_then(|v| v.rsplit(':').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .map_or(1, |n| n.saturating_add(1))
 }
 
 async fn version_hash(aws: &Aws, version_arn: &str) -> Result<String> {
@@ -752,6 +759,14 @@ mod tests {
         assert!(!describes(text, "Trai", "abc"));
         assert!(!describes("edited definition-sha256=abc", "Train", "abc"));
         assert!(!describes("", "Train", "abc"));
+    }
+
+    #[test]
+    fn versions_are_probed_from_the_one_after_the_aliased_version() {
+        let sm = "arn:aws:states:us-east-1:1:stateMachine:Train";
+        assert_eq!(first_probe(Some(&format!("{sm}:7"))), 8);
+        assert_eq!(first_probe(None), 1);
+        assert_eq!(first_probe(Some(sm)), 1);
     }
 
     #[test]
