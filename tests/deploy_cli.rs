@@ -52,13 +52,19 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// A folder with flow.flow and flowc.toml, and a moto with bucket, roles and job queue.
+/// A folder with flow.flow ([`FLOW`]) and flowc.toml, and a moto with bucket, roles and job
+/// queue.
 fn setup(moto_env: &[(&str, &str)]) -> (Moto, tempfile::TempDir) {
+    setup_flow(FLOW, moto_env)
+}
+
+/// [`setup`] with another flow.
+fn setup_flow(flow: &str, moto_env: &[(&str, &str)]) -> (Moto, tempfile::TempDir) {
     let moto = Moto::start_with(moto_env);
     let dir = tempfile::tempdir().expect("tempdir");
     moto::write_files(
         dir.path(),
-        &[("flow.flow", FLOW), ("flowc.toml", &moto.config_toml())],
+        &[("flow.flow", flow), ("flowc.toml", &moto.config_toml())],
     );
     let settings =
         Settings::load(&dir.path().join("flow.flow"), None, &|_| None, &[]).expect("settings");
@@ -176,6 +182,44 @@ fn why_explains_a_failed_run() {
         )),
         "{why}"
     );
+}
+
+/// Every Batch job fails; `start` is caught (after its retry) and `end` too, so the run
+/// succeeds and `trigger --wait` exits 0, its progress showing the Catch's route.
+#[test]
+fn a_caught_failure_lets_the_run_succeed() {
+    let flow = r#"flow Caught {
+    @retry(times=1, minutes_between_retries=0)
+    @catch(var="err")
+    step start {
+        run "exit 3"
+        next end
+    }
+
+    @catch
+    step end {
+        run "echo done"
+    }
+}
+"#;
+    let (_moto, dir) = setup_flow(flow, &[("MOTO_SIMPLE_BATCH_FAIL_AFTER", "0")]);
+    let d = dir.path();
+    let out = flowc(d, &["deploy", "flow.flow"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = flowc(
+        d,
+        &["trigger", "flow.flow", "--latest", "--wait", "--poll", "1"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(stdout(&out).ends_with("SUCCEEDED\n"), "{}", text(&out));
+    let progress = String::from_utf8_lossy(&out.stderr);
+    for state in ["start", "start-RecordError", "end", "end-Caught"] {
+        assert!(
+            progress.contains(&format!("entered {state}\n")),
+            "{state}: {}",
+            text(&out)
+        );
+    }
 }
 
 #[test]

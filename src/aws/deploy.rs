@@ -9,9 +9,11 @@
 //! of an unchanged flow finds every resource unchanged and makes no mutating call.
 //!
 //! Convergence after a failure at any point: every step is idempotent, the state machine's
-//! tags are written after its definition (a definition equal to the desired one is never
-//! reported as drift, whatever its tags), and the alias is checked by the definition of the
-//! version it points to, so a rerun finishes what a failed run began.
+//! tags are written after its definition (a definition equal to the desired one, or one flowc
+//! published but did not record, is never reported as drift, whatever its tags), the alias is
+//! checked by the definition of the version it points to, and a version published by a
+//! failed run is reused rather than published again, so a rerun finishes what a failed run
+//! began without duplicates.
 
 use super::clients::{aws_error, is_not_found, Aws};
 use super::config::{Key, Settings};
@@ -243,7 +245,7 @@ pub async fn run(aws: &Aws, d: &Desired, dry: bool, force: bool) -> Result<Repor
         }
         r.items.push(item("job definition", &jd.name, action));
     }
-    let published = state_machine(aws, d, dry, force, &mut r).await?;
+    let published = state_machine(aws, d, dry, &mut r).await?;
     alias(aws, d, dry, published, &mut r).await?;
     triggers(aws, d, dry, &mut r).await?;
     Ok(r)
@@ -334,11 +336,11 @@ fn sfn_tags(d: &Desired) -> Vec<aws_sdk_sfn::types::Tag> {
 }
 
 /// Creates or updates the state machine; returns the version ARN published in this run.
+/// (Drift was checked before any change, by [`check_drift`].)
 async fn state_machine(
     aws: &Aws,
     d: &Desired,
     dry: bool,
-    force: bool,
     r: &mut Report,
 ) -> Result<Option<String>> {
     let Some(arn) = find_state_machine(aws, &d.name).await? else {
@@ -372,9 +374,6 @@ async fn state_machine(
     let deployed_hash = diff::definition_hash(got.definition());
     let tags = list_tags(aws, &arn).await?;
     let same_def = deployed_hash == d.definition_hash && got.role_arn() == d.role;
-    if !force {
-        drift(d, got.definition(), &deployed_hash, &tags)?;
-    }
     let tags_ok = wanted_tags(d).iter().all(|(k, v)| tags.get(k) == Some(v));
     if !same_def {
         r.changes = definition_diff(got.definition(), &d.definition);
@@ -402,7 +401,11 @@ async fn state_machine(
     Ok(published)
 }
 
-/// Refuses (before any change) when the deployed state machine was edited outside flowc.
+/// Refuses (before any change) when the deployed state machine was edited outside flowc:
+/// its definition is neither the desired one nor the one flowc recorded (tag
+/// `flowc:definition-sha256`), nor one flowc published without recording it
+/// ([`published_by_flowc`]). The error shows the diff from the deployed definition to the
+/// desired one.
 async fn check_drift(aws: &Aws, d: &Desired) -> Result<()> {
     let Some(arn) = find_state_machine(aws, &d.name).await? else {
         return Ok(());
@@ -414,25 +417,53 @@ async fn check_drift(aws: &Aws, d: &Desired) -> Result<()> {
         .send()
         .await
         .map_err(|e| aws_error("states:DescribeStateMachine", &e))?;
+    let hash = diff::definition_hash(got.definition());
     let tags = list_tags(aws, &arn).await?;
-    drift(
-        d,
-        got.definition(),
-        &diff::definition_hash(got.definition()),
-        &tags,
-    )
+    let recorded = tags.get(tags::DEFINITION);
+    if hash == d.definition_hash || recorded.is_none_or(|h| *h == hash) {
+        return Ok(());
+    }
+    if published_by_flowc(aws, d, &arn, &hash).await {
+        return Ok(());
+    }
+    let changes = definition_diff(got.definition(), &d.definition);
+    let text: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
+    Err(Error::Drift(text.join("\n")))
 }
 
-/// Drift: the deployed definition is neither the desired one nor the one flowc recorded
-/// (tag); the error shows the diff from the deployed definition to the desired one.
-fn drift(d: &Desired, deployed: &str, hash: &str, tags: &BTreeMap<String, String>) -> Result<()> {
-    let recorded = tags.get(tags::DEFINITION);
-    if hash != d.definition_hash && recorded.is_some_and(|h| h != hash) {
-        let changes = definition_diff(deployed, &d.definition);
-        let text: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
-        return Err(Error::Drift(text.join("\n")));
-    }
-    Ok(())
+/// Whether flowc published the deployed definition (hash `hash`) without recording it in the
+/// tags, as a deploy that failed between `UpdateStateMachine` and `TagResource` leaves it:
+/// the newest version ([`newest_version`]) has that definition and a description flowc wrote
+/// for it ([`describes`]).
+async fn published_by_flowc(aws: &Aws, d: &Desired, sm: &str, hash: &str) -> bool {
+    let aliased = aliased_version(aws, &format!("{sm}:{}", d.alias))
+        .await
+        .ok()
+        .flatten();
+    let Some(newest) = newest_version(aws, sm, aliased.as_deref()).await else {
+        return false;
+    };
+    let Ok(v) = aws
+        .sfn
+        .describe_state_machine()
+        .state_machine_arn(&newest)
+        .send()
+        .await
+    else {
+        return false;
+    };
+    diff::definition_hash(v.definition()) == hash
+        && v.description()
+            .is_some_and(|text| describes(text, &d.flow.name, hash))
+}
+
+/// Whether a version description is the one flowc writes ([`version_description`]) for flow
+/// `flow` and definition hash `hash`.
+fn describes(description: &str, flow: &str, hash: &str) -> bool {
+    let mut words = description.split_whitespace();
+    words.next() == Some("flowc")
+        && words.next() == Some(format!("flow={flow}").as_str())
+        && words.next() == Some(format!("definition-sha256={hash}").as_str())
 }
 
 fn definition_diff(old: &str, new: &str) -> Vec<StateChange> {
@@ -489,20 +520,7 @@ async fn alias(
     };
     let alias_arn = format!("{sm}:{}", d.alias);
     r.alias_arn = Some(alias_arn.clone());
-    let current = match aws
-        .sfn
-        .describe_state_machine_alias()
-        .state_machine_alias_arn(&alias_arn)
-        .send()
-        .await
-    {
-        Ok(a) => a
-            .routing_configuration()
-            .first()
-            .map(|c| c.state_machine_version_arn().to_string()),
-        Err(e) if is_not_found(&e) => None,
-        Err(e) => return Err(aws_error("states:DescribeStateMachineAlias", &e)),
-    };
+    let current = aliased_version(aws, &alias_arn).await?;
     let exists = current.is_some();
     if let (Some(v), None) = (&current, &published) {
         if version_hash(aws, v).await? == d.definition_hash {
@@ -522,7 +540,7 @@ async fn alias(
     }
     let version = match published {
         Some(v) => v,
-        None => match latest_version_if_desired(aws, d, &sm).await {
+        None => match latest_version_if_desired(aws, d, &sm, current.as_deref()).await {
             Some(v) => v,
             None => publish(aws, d, &sm).await?,
         },
@@ -554,25 +572,101 @@ async fn alias(
     Ok(())
 }
 
+/// The version alias `alias_arn` routes to (its first route), None when the alias does not
+/// exist.
+///
+/// Errors: [`Error::Aws`] from `DescribeStateMachineAlias`.
+async fn aliased_version(aws: &Aws, alias_arn: &str) -> Result<Option<String>> {
+    match aws
+        .sfn
+        .describe_state_machine_alias()
+        .state_machine_alias_arn(alias_arn)
+        .send()
+        .await
+    {
+        Ok(a) => Ok(a
+            .routing_configuration()
+            .first()
+            .map(|c| c.state_machine_version_arn().to_string())),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(aws_error("states:DescribeStateMachineAlias", &e)),
+    }
+}
+
 /// The newest published version when its definition is the desired one (a run that
 /// published it failed before moving the alias), so a rerun does not publish a duplicate.
-/// None when there is none or the versions cannot be listed (moto 5.2.5 answers
-/// `ListStateMachineVersions` with HTTP 500; a new version is published then).
-async fn latest_version_if_desired(aws: &Aws, d: &Desired, sm: &str) -> Option<String> {
-    let list = aws
+/// `aliased` is the version the alias points to now, if any. None when there is no such
+/// version.
+async fn latest_version_if_desired(
+    aws: &Aws,
+    d: &Desired,
+    sm: &str,
+    aliased: Option<&str>,
+) -> Option<String> {
+    let newest = newest_version(aws, sm, aliased).await?;
+    let hash = version_hash(aws, &newest).await.ok()?;
+    (hash == d.definition_hash).then_some(newest)
+}
+
+/// The newest published version of `sm`, from `ListStateMachineVersions`, or, when that call
+/// fails (moto 5.2.5 answers it with HTTP 500), from [`newest_version_probed`] starting after
+/// `aliased` (the version the alias points to: any version published since is newer).
+/// Without the probe a rerun would publish again, and a `publish=true` that is not idempotent
+/// (moto's; AWS returns the existing version of a revision) would leave two versions with one
+/// definition. None when there is no version.
+async fn newest_version(aws: &Aws, sm: &str, aliased: Option<&str>) -> Option<String> {
+    let listed = aws
         .sfn
         .list_state_machine_versions()
         .state_machine_arn(sm)
         .max_results(1)
         .send()
-        .await
-        .ok()?;
-    let newest = list
-        .state_machine_versions()
-        .first()?
-        .state_machine_version_arn();
-    let hash = version_hash(aws, newest).await.ok()?;
-    (hash == d.definition_hash).then(|| newest.to_string())
+        .await;
+    match listed {
+        Ok(list) => Some(
+            list.state_machine_versions()
+                .first()?
+                .state_machine_version_arn()
+                .to_string(),
+        ),
+        Err(_) => newest_version_probed(aws, sm, aliased).await,
+    }
+}
+
+/// Most version numbers [`newest_version_probed`] tries (Step Functions quota: 1,000
+/// published versions per state machine).
+const VERSION_PROBE_LIMIT: u64 = 1000;
+
+/// The newest version found by describing `SM:N`, `SM:N+1`, … until one does not exist, N
+/// one after the number of `aliased` (version numbers only grow), or 1 without an alias.
+/// None when `SM:N` does not exist.
+async fn newest_version_probed(aws: &Aws, sm: &str, aliased: Option<&str>) -> Option<String> {
+    let first = first_probe(aliased);
+    let mut newest = None;
+    for k in first..first.saturating_add(VERSION_PROBE_LIMIT) {
+        let arn = format!("{sm}:{k}");
+        let found = aws
+            .sfn
+            .describe_state_machine()
+            .state_machine_arn(&arn)
+            .send()
+            .await;
+        if found.is_err() {
+            break;
+        }
+        newest = Some(arn);
+    }
+    newest
+}
+
+/// The first version number to probe: one after that of version ARN `aliased`
+/// (`arn:aws:states:REGION:ACCOUNT:stateMachine:NAME:N`), 1 without one or when it ends in
+/// no number.
+fn first_probe(aliased: Option<&str>) -> u64 {
+    aliased
+        .and_then(|v| v.rsplit(':').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .map_or(1, |n| n.saturating_add(1))
 }
 
 async fn version_hash(aws: &Aws, version_arn: &str) -> Result<String> {
@@ -655,6 +749,24 @@ mod tests {
             "s3://b/k"
         );
         assert_eq!(def["States"]["s"]["Parameters"], json!({}));
+    }
+
+    #[test]
+    fn only_flowc_version_descriptions_of_this_flow_and_hash_count() {
+        let text = "flowc flow=Train definition-sha256=abc code-sha256=def";
+        assert!(describes(text, "Train", "abc"));
+        assert!(!describes(text, "Train", "ab"));
+        assert!(!describes(text, "Trai", "abc"));
+        assert!(!describes("edited definition-sha256=abc", "Train", "abc"));
+        assert!(!describes("", "Train", "abc"));
+    }
+
+    #[test]
+    fn versions_are_probed_from_the_one_after_the_aliased_version() {
+        let sm = "arn:aws:states:us-east-1:1:stateMachine:Train";
+        assert_eq!(first_probe(Some(&format!("{sm}:7"))), 8);
+        assert_eq!(first_probe(None), 1);
+        assert_eq!(first_probe(Some(sm)), 1);
     }
 
     #[test]
