@@ -9,10 +9,11 @@ use super::TaskError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// A foreach index path: item indices from the outermost foreach inward, written joined by
 /// `.` (`3`, `3.1`); empty outside any foreach.
@@ -210,6 +211,67 @@ pub struct Datastore {
     store: Box<dyn ObjectStore>,
     flow: String,
     root: Key,
+    cache: Option<Arc<ObjectCache>>,
+}
+
+/// Objects already read and checked against their hash, with their parsed JSON values,
+/// shared by the tasks of one local run (an object never changes: its key is its SHA-256).
+/// A foreach of `n` items then reads and parses the item list once, not once per item.
+/// Holds at most [`ObjectCache::BUDGET`] bytes of object text; when full it is emptied.
+#[derive(Debug, Default)]
+pub struct ObjectCache {
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Debug, Default)]
+struct CacheInner {
+    bytes: HashMap<String, Arc<Vec<u8>>>,
+    values: HashMap<String, Arc<Value>>,
+    size: usize,
+}
+
+impl ObjectCache {
+    /// Most bytes of object text held (64 MiB; parsed values count by their text's size).
+    pub const BUDGET: usize = 64 << 20;
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn bytes(&self, sha: &str) -> Option<Arc<Vec<u8>>> {
+        self.lock().bytes.get(sha).cloned()
+    }
+
+    fn value(&self, sha: &str) -> Option<Arc<Value>> {
+        self.lock().values.get(sha).cloned()
+    }
+
+    /// Makes room for `n` more bytes: empties the cache when they would not fit. `false`
+    /// when `n` alone exceeds the budget (not cached).
+    fn admit(inner: &mut CacheInner, n: usize) -> bool {
+        if n > Self::BUDGET {
+            return false;
+        }
+        if inner.size + n > Self::BUDGET {
+            *inner = CacheInner::default();
+        }
+        inner.size += n;
+        true
+    }
+
+    fn put_bytes(&self, sha: &str, b: Arc<Vec<u8>>) {
+        let mut inner = self.lock();
+        if !inner.bytes.contains_key(sha) && Self::admit(&mut inner, b.len()) {
+            inner.bytes.insert(sha.to_string(), b);
+        }
+    }
+
+    fn put_value(&self, sha: &str, size: usize, v: Arc<Value>) {
+        let mut inner = self.lock();
+        if !inner.values.contains_key(sha) && Self::admit(&mut inner, size) {
+            inner.values.insert(sha.to_string(), v);
+        }
+    }
 }
 
 impl Datastore {
@@ -224,7 +286,14 @@ impl Datastore {
             store,
             flow: flow.to_string(),
             root,
+            cache: None,
         })
+    }
+
+    /// This datastore reading objects through `cache` (shared by the tasks of a local run).
+    pub fn with_cache(mut self, cache: Arc<ObjectCache>) -> Datastore {
+        self.cache = Some(cache);
+        self
     }
 
     /// The underlying store.
@@ -321,6 +390,22 @@ impl Datastore {
 
     /// The bytes of an object, checked against its hash. Errors: missing or corrupt object.
     pub fn get_object(&self, r: &ObjRef) -> Result<Vec<u8>, TaskError> {
+        self.get_object_shared(r).map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Datastore::get_object`], through the cache when there is one.
+    pub fn get_object_shared(&self, r: &ObjRef) -> Result<Arc<Vec<u8>>, TaskError> {
+        if let Some(b) = self.cache.as_ref().and_then(|c| c.bytes(&r.sha256)) {
+            return Ok(b);
+        }
+        let b = Arc::new(self.read_object(r)?);
+        if let Some(c) = &self.cache {
+            c.put_bytes(&r.sha256, b.clone());
+        }
+        Ok(b)
+    }
+
+    fn read_object(&self, r: &ObjRef) -> Result<Vec<u8>, TaskError> {
         let key = self.object_key(&r.sha256)?;
         let bytes = self.store.get(&key)?.ok_or_else(|| {
             TaskError::Invalid(format!("object {} is missing", self.store.location(&key)))
@@ -336,9 +421,22 @@ impl Datastore {
 
     /// The JSON value held by a value object.
     pub fn get_value(&self, r: &ObjRef) -> Result<Value, TaskError> {
-        let bytes = self.get_object(r)?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| TaskError::Invalid(format!("object {} is not JSON: {e}", r.sha256)))
+        self.get_value_shared(r).map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Datastore::get_value`], parsed once per run when there is a cache.
+    pub fn get_value_shared(&self, r: &ObjRef) -> Result<Arc<Value>, TaskError> {
+        if let Some(v) = self.cache.as_ref().and_then(|c| c.value(&r.sha256)) {
+            return Ok(v);
+        }
+        let bytes = self.get_object_shared(r)?;
+        let v: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| TaskError::Invalid(format!("object {} is not JSON: {e}", r.sha256)))?;
+        let v = Arc::new(v);
+        if let Some(c) = &self.cache {
+            c.put_value(&r.sha256, bytes.len(), v.clone());
+        }
+        Ok(v)
     }
 
     /// Stores a JSON value as an object (its compact JSON text).
@@ -506,7 +604,9 @@ impl Datastore {
         self.put_json(&self.attempt_key(run_id, task, n)?.join("attempt.json")?, r)
     }
 
-    /// Stores a log file of an attempt as `attempt-N/NAME` (`stdout.log`, `stderr.log`).
+    /// Stores a log file of an attempt as `attempt-N/NAME` (`stdout.log`, `stderr.log`). The
+    /// file is the task's scratch copy: it may be moved into place (see
+    /// [`ObjectStore::put_file_owned`]).
     pub fn put_log(
         &self,
         run_id: &str,
@@ -516,7 +616,7 @@ impl Datastore {
         path: &Path,
     ) -> Result<(), TaskError> {
         let key = self.attempt_key(run_id, task, n)?.join(name)?;
-        Ok(self.store.put_file(&key, path)?)
+        Ok(self.store.put_file_owned(&key, path)?)
     }
 
     /// `STEP[/INDEX]/foreach.json`: the item indices `[0, …, n-1]` of a foreach split task.

@@ -10,6 +10,7 @@ use super::graph::{Inputs, Topology};
 use super::TaskError;
 use crate::ir::{StepId, Transition};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// What a task receives from its predecessors.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -196,7 +197,7 @@ impl Lineage<'_> {
         for (name, ra) in a {
             let Some(rb) = b.get(name) else { continue };
             let same = ra.sha256 == rb.sha256
-                || (values && self.ds.get_value(ra)? == self.ds.get_value(rb)?);
+                || (values && self.ds.get_value_shared(ra)? == self.ds.get_value_shared(rb)?);
             if same {
                 out.insert(name.clone(), ra.clone());
             }
@@ -223,12 +224,13 @@ impl Lineage<'_> {
             return Ok(None);
         };
         let arts = self.output_of(f, &outer)?;
-        let items = visible_value(self.ds, &arts, params, over.name())?;
+        let items = match arts.values.get(over.name()) {
+            Some(r) => Some(self.ds.get_value_shared(r)?),
+            None => params.get(over.name()).cloned().map(Arc::new),
+        };
         let split = self.addr(f, &outer);
-        match items {
-            Some(Value::Array(mut a)) if (i as usize) < a.len() => {
-                Ok(Some(a.swap_remove(i as usize)))
-            }
+        match items.as_deref() {
+            Some(Value::Array(a)) if (i as usize) < a.len() => Ok(Some(a[i as usize].clone())),
             Some(Value::Array(a)) => Err(TaskError::Invalid(format!(
                 "task {}: item index {i} is out of range: `{}` of {split} has {} items",
                 self.addr(s, index),

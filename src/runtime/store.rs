@@ -141,6 +141,11 @@ pub trait ObjectStore: Send + Sync {
         })?;
         self.put(key, &bytes)
     }
+    /// [`ObjectStore::put_file`] for a file the caller no longer needs (a task's scratch
+    /// file): a store on the same file system may move it into place instead of copying.
+    fn put_file_owned(&self, key: &Key, path: &Path) -> Result<(), StoreError> {
+        self.put_file(key, path)
+    }
 }
 
 /// An [`ObjectStore`] on a local folder: key `a/b` is the file `ROOT/a/b`. Writes go to a
@@ -252,6 +257,18 @@ impl ObjectStore for LocalStore {
 
     fn exists(&self, key: &Key) -> Result<bool, StoreError> {
         Ok(self.path(key).is_file())
+    }
+
+    /// A rename when the file is on the store's file system (atomic, no copy); a copy
+    /// otherwise.
+    fn put_file_owned(&self, key: &Key, path: &Path) -> Result<(), StoreError> {
+        let target = self.path(key);
+        let dir = target.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(dir).map_err(|e| self.io("creating", dir, e))?;
+        match std::fs::rename(path, &target) {
+            Ok(()) => Ok(()),
+            Err(_) => self.put_file(key, path),
+        }
     }
 
     fn list(&self, prefix: &Key) -> Result<Vec<Key>, StoreError> {

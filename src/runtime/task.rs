@@ -2,7 +2,9 @@
 //! and artifacts. [`run_task`] does all three; [`resolve_task_command`] gives the argv of the
 //! same task as a child process (`flowc task …`), for the local runner.
 
-use super::datastore::{Artifacts, AttemptRecord, Datastore, IndexPath, Manifest, TaskAddr};
+use super::datastore::{
+    Artifacts, AttemptRecord, Datastore, IndexPath, Manifest, ObjRef, TaskAddr,
+};
 use super::graph::Topology;
 use super::lineage::{visible_value, Lineage, TaskInputs};
 use super::store::{ObjectStore, StoreSpec, S3_ROOT_ENV};
@@ -313,15 +315,19 @@ pub fn abandon(p: &PreparedTask, reason: &str) -> Result<(), TaskError> {
 /// Errors: unknown step, wrong index depth, missing `parameters.json`, a predecessor that did
 /// not run, a datastore error.
 pub fn prepare(req: &TaskRequest, store: Box<dyn ObjectStore>) -> Result<PreparedTask, TaskError> {
-    prepare_checked(req, Arc::new(load_flow(req)?), store)
+    let flow = load_flow(req)?;
+    let ds = Datastore::new(store, &flow.name)?;
+    prepare_checked(req, Arc::new(flow), ds)
 }
 
-/// [`prepare`] with the flow already loaded and checked (a local runner checks it once per
-/// run, not once per task); `req.flow` and `req.flow_file` are not read.
+/// [`prepare`] with the flow already loaded and checked and its datastore open (a local
+/// runner checks the flow once per run, not once per task, and shares an
+/// [`super::datastore::ObjectCache`] between tasks); `req.flow` and `req.flow_file` are not
+/// read.
 pub fn prepare_checked(
     req: &TaskRequest,
     flow: Arc<ir::Flow>,
-    store: Box<dyn ObjectStore>,
+    ds: Datastore,
 ) -> Result<PreparedTask, TaskError> {
     let step = find_step(&flow, &req.step)?;
     let topo = Topology::new(&flow);
@@ -332,7 +338,6 @@ pub fn prepare_checked(
             req.step, req.index
         )));
     }
-    let ds = Datastore::new(store, &flow.name)?;
     let addr = TaskAddr {
         step: req.step.clone(),
         index: req.index.clone(),
@@ -385,14 +390,9 @@ fn fill_inputs(
     };
     let inputs = lineage.inputs(p.step, &p.addr.index)?;
     let item = lineage.item(p.step, &p.addr.index, &p.params)?;
-    let input = visible_object(&p.ds, &p.params, &inputs.merged)?;
-    write_json(&p.path("input.json"), &Value::Object(input))?;
+    write_visible_file(&p.ds, &p.params, &inputs.merged, &p.path("input.json"))?;
     if let Some(views) = &inputs.join_inputs {
-        let list = views
-            .iter()
-            .map(|v| visible_object(&p.ds, &p.params, v).map(Value::Object))
-            .collect::<Result<Vec<_>, _>>()?;
-        write_json(&p.path("inputs.json"), &Value::Array(list))?;
+        write_inputs_file(&p.ds, &p.params, views, &p.path("inputs.json"))?;
     }
     materialize_files(&p.ds, &inputs.merged, &p.path("input"))?;
     std::fs::create_dir_all(p.path("output"))
@@ -560,16 +560,73 @@ fn command_argv(c: &ir::Command) -> Result<Vec<String>, TaskError> {
 }
 
 /// Parameters overlaid with the values of `arts` (nearer wins), as one JSON object.
-fn visible_object(
+/// Writes what a task sees as one JSON object: the parameters, then each value artifact
+/// (replacing a parameter of the same name in place). Artifact values are copied as the
+/// compact JSON text of their objects, never parsed, so a join of `n` inputs holding the same
+/// large list costs `n` copies of bytes, not `n` parsed values in memory.
+fn write_visible(
     ds: &Datastore,
     params: &Map<String, Value>,
     arts: &Artifacts,
-) -> Result<Map<String, Value>, TaskError> {
-    let mut out = params.clone();
+    out: &mut impl Write,
+) -> Result<(), TaskError> {
+    let mut entries: Vec<(&str, Option<&ObjRef>)> =
+        params.keys().map(|k| (k.as_str(), None)).collect();
     for (name, r) in &arts.values {
-        out.insert(name.clone(), ds.get_value(r)?);
+        match entries.iter_mut().find(|(k, _)| *k == name.as_str()) {
+            Some(e) => e.1 = Some(r),
+            None => entries.push((name.as_str(), Some(r))),
+        }
     }
-    Ok(out)
+    let io = |e: std::io::Error| TaskError::Usage(format!("writing the task's input: {e}"));
+    let json = |e: serde_json::Error| TaskError::Usage(format!("writing the task's input: {e}"));
+    out.write_all(b"{").map_err(io)?;
+    for (i, (name, r)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",").map_err(io)?;
+        }
+        serde_json::to_writer(&mut *out, name).map_err(json)?;
+        out.write_all(b":").map_err(io)?;
+        match r {
+            Some(r) => out.write_all(&ds.get_object_shared(r)?).map_err(io)?,
+            None => serde_json::to_writer(&mut *out, &params[*name]).map_err(json)?,
+        }
+    }
+    out.write_all(b"}").map_err(io)
+}
+
+/// `input.json`: [`write_visible`] of the merged artifacts.
+fn write_visible_file(
+    ds: &Datastore,
+    params: &Map<String, Value>,
+    arts: &Artifacts,
+    path: &Path,
+) -> Result<(), TaskError> {
+    let file = std::fs::File::create(path).map_err(|e| io_error("writing", path, e))?;
+    let mut out = std::io::BufWriter::new(file);
+    write_visible(ds, params, arts, &mut out)?;
+    out.flush().map_err(|e| io_error("writing", path, e))
+}
+
+/// `inputs.json` of a join: the array of what each input saw, written one input at a time.
+fn write_inputs_file(
+    ds: &Datastore,
+    params: &Map<String, Value>,
+    views: &[Artifacts],
+    path: &Path,
+) -> Result<(), TaskError> {
+    let file = std::fs::File::create(path).map_err(|e| io_error("writing", path, e))?;
+    let mut out = std::io::BufWriter::new(file);
+    let io = |e| io_error("writing", path, e);
+    out.write_all(b"[").map_err(io)?;
+    for (i, v) in views.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",").map_err(io)?;
+        }
+        write_visible(ds, params, v, &mut out)?;
+    }
+    out.write_all(b"]").map_err(io)?;
+    out.flush().map_err(io)
 }
 
 fn io_error(op: &'static str, path: &Path, source: std::io::Error) -> TaskError {
@@ -578,10 +635,6 @@ fn io_error(op: &'static str, path: &Path, source: std::io::Error) -> TaskError 
         location: path.display().to_string(),
         source,
     })
-}
-
-fn write_json(path: &Path, v: &Value) -> Result<(), TaskError> {
-    std::fs::write(path, v.to_string()).map_err(|e| io_error("writing", path, e))
 }
 
 /// Checks a file artifact's relative path: `/`-separated, no empty, `.` or `..` segment, no

@@ -423,6 +423,7 @@ fn config(
                 flow: Arc::new(flow.clone()),
                 s3_root: s3_root.to_path_buf(),
                 code_dir: code_dir.to_path_buf(),
+                cache: Arc::default(),
             }),
         })),
         ..BatchOptions::default()

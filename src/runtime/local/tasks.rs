@@ -17,7 +17,7 @@ use crate::engine::integrations::batch::{
 use crate::engine::integrations::{Integration, TaskFuture, TaskRequest};
 use crate::engine::StatesError;
 use crate::ir;
-use crate::runtime::datastore::{Datastore, IndexPath, TaskAddr};
+use crate::runtime::datastore::{Datastore, IndexPath, ObjectCache, TaskAddr};
 use crate::runtime::store::StoreSpec;
 use crate::runtime::task;
 use serde_json::{json, Value};
@@ -69,6 +69,8 @@ pub struct InProcess {
     pub s3_root: PathBuf,
     /// The code directory (working directory of every command).
     pub code_dir: PathBuf,
+    /// Objects read by the run's tasks so far.
+    pub cache: Arc<ObjectCache>,
 }
 
 impl BatchHook for TaskHook {
@@ -109,7 +111,11 @@ impl BatchHook for TaskHook {
             flow_file: Some(self.flow_file.clone()),
             console_prefix: false,
         };
-        match task::prepare_checked(&req, ip.flow.clone(), store) {
+        let ds = match Datastore::new(store, &ip.flow.name) {
+            Ok(ds) => ds.with_cache(ip.cache.clone()),
+            Err(e) => return ended(e),
+        };
+        match task::prepare_checked(&req, ip.flow.clone(), ds) {
             Ok(p) => AttemptStart::Wrapped(Box::new(InProcessAttempt::new(p, what))),
             Err(e) => ended(e),
         }
