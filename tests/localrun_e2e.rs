@@ -552,3 +552,88 @@ fn a_killed_interpreter_leaves_a_run_that_resume_continues() {
     let note = read_json(&run_dir(&ds, "Interrupt", &resumed).join("resume.json"));
     assert_eq!(note["rerun_roots"], json!(["slow"]));
 }
+
+/// Every file of a run folder (relative path → comparable content): manifests, `done.json`,
+/// control files and logs as they are; `attempt.json` reduced to status and exit code;
+/// `run.json` to status and parameters (timestamps differ between runs).
+fn run_files(ds: &Path, flow: &str, run: &str) -> std::collections::BTreeMap<String, String> {
+    let root = run_dir(ds, flow, run);
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let rel = p.strip_prefix(&root).unwrap().display().to_string();
+            let text = std::fs::read_to_string(&p).unwrap();
+            let text = match p.file_name().unwrap().to_str().unwrap() {
+                "attempt.json" => {
+                    let v: Value = serde_json::from_str(&text).unwrap();
+                    format!("{} {}", v["status"], v["exit_code"])
+                }
+                "run.json" => {
+                    let v: Value = serde_json::from_str(&text).unwrap();
+                    format!("{} {}", v["status"], v["parameters"])
+                }
+                _ => text,
+            };
+            out.insert(rel, text);
+        }
+    }
+    out
+}
+
+/// The names of the content-addressed objects of a flow's datastore.
+fn objects(ds: &Path, flow: &str) -> Vec<String> {
+    let dir = ds.join(flow).join("objects").join("sha256");
+    let mut names: Vec<String> = walk_names(&dir);
+    names.sort();
+    names
+}
+
+fn walk_names(dir: &Path) -> Vec<String> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk_names(&e.path()));
+        } else {
+            out.push(e.file_name().to_string_lossy().into_owned());
+        }
+    }
+    out
+}
+
+/// The in-process task runtime (the default) and `--task-process` (a `flowc task` child per
+/// task, the Batch job's command line as it is) leave the same datastore: same files, same
+/// manifests, logs and control files, same objects.
+#[test]
+fn in_process_tasks_store_what_flowc_task_processes_store() {
+    for (file, flow, args) in [
+        (
+            "spec_example.flow",
+            "CountryModels",
+            &["--param", "epochs=2"][..],
+        ),
+        ("nested_foreach.flow", "NestedForeach", &[][..]),
+        ("file_artifacts.flow", "FileArtifacts", &[][..]),
+        ("branch_join.flow", "BranchFlow", &[][..]),
+    ] {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let ids = ["--run-id", "parity"];
+        let run = succeed(&ok_flow(file), a.path(), &[args, &ids[..]].concat());
+        let mut with_child = [args, &ids[..]].concat();
+        with_child.push("--task-process");
+        succeed(&ok_flow(file), b.path(), &with_child);
+        let in_process = run_files(a.path(), flow, &run);
+        assert!(
+            in_process.keys().any(|k| k.ends_with("manifest.json")),
+            "{file}: {in_process:?}"
+        );
+        assert_eq!(in_process, run_files(b.path(), flow, &run), "{file}");
+        assert_eq!(objects(a.path(), flow), objects(b.path(), flow), "{file}");
+    }
+}

@@ -214,8 +214,9 @@ pub struct Datastore {
     cache: Option<Arc<ObjectCache>>,
 }
 
-/// Objects already read and checked against their hash, with their parsed JSON values,
-/// shared by the tasks of one local run (an object never changes: its key is its SHA-256).
+/// Objects already read and checked against their hash, with their parsed JSON values, and
+/// the files a run writes once (`parameters.json`, `done.json`, manifests), shared by the
+/// tasks of one local run (an object never changes: its key is its SHA-256).
 /// A foreach of `n` items then reads and parses the item list once, not once per item.
 /// Holds at most [`ObjectCache::BUDGET`] bytes of object text; when full it is emptied.
 #[derive(Debug, Default)]
@@ -226,6 +227,8 @@ pub struct ObjectCache {
 #[derive(Debug, Default)]
 struct CacheInner {
     bytes: HashMap<String, Arc<Vec<u8>>>,
+    /// Files written once per run, by key.
+    files: HashMap<String, Arc<Vec<u8>>>,
     values: HashMap<String, Arc<Value>>,
     size: usize,
 }
@@ -263,6 +266,17 @@ impl ObjectCache {
         let mut inner = self.lock();
         if !inner.bytes.contains_key(sha) && Self::admit(&mut inner, b.len()) {
             inner.bytes.insert(sha.to_string(), b);
+        }
+    }
+
+    fn file(&self, key: &str) -> Option<Arc<Vec<u8>>> {
+        self.lock().files.get(key).cloned()
+    }
+
+    fn put_file(&self, key: &str, b: Arc<Vec<u8>>) {
+        let mut inner = self.lock();
+        if !inner.files.contains_key(key) && Self::admit(&mut inner, b.len()) {
+            inner.files.insert(key.to_string(), b);
         }
     }
 
@@ -453,6 +467,32 @@ impl Datastore {
         }
     }
 
+    /// [`Datastore::get_json`] for a file written once and never changed in a run
+    /// (`parameters.json`, `done.json`, `manifest.json`): found once, it is kept in the cache.
+    /// An absent file is not remembered (it may be written later).
+    fn get_json_written_once<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &Key,
+    ) -> Result<Option<T>, TaskError> {
+        let Some(cache) = &self.cache else {
+            return self.get_json(key);
+        };
+        let bytes = match cache.file(key.as_str()) {
+            Some(b) => b,
+            None => match self.store.get(key)? {
+                None => return Ok(None),
+                Some(b) => {
+                    let b = Arc::new(b);
+                    cache.put_file(key.as_str(), b.clone());
+                    b
+                }
+            },
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            TaskError::Invalid(format!("{}: invalid JSON: {e}", self.store.location(key)))
+        })
+    }
+
     fn put_json<T: Serialize>(&self, key: &Key, v: &T) -> Result<(), TaskError> {
         let text =
             serde_json::to_vec_pretty(v).map_err(|e| TaskError::Invalid(format!("{key}: {e}")))?;
@@ -468,7 +508,7 @@ impl Datastore {
     /// object.
     pub fn parameters(&self, run_id: &str) -> Result<Option<Map<String, Value>>, TaskError> {
         let key = self.parameters_key(run_id)?;
-        match self.get_json::<Value>(&key)? {
+        match self.get_json_written_once::<Value>(&key)? {
             None => Ok(None),
             Some(Value::Object(m)) => Ok(Some(m)),
             Some(_) => Err(TaskError::Invalid(format!(
@@ -490,7 +530,7 @@ impl Datastore {
         task: &TaskAddr,
         n: u32,
     ) -> Result<Option<Manifest>, TaskError> {
-        self.get_json(&self.attempt_key(run_id, task, n)?.join("manifest.json")?)
+        self.get_json_written_once(&self.attempt_key(run_id, task, n)?.join("manifest.json")?)
     }
 
     /// Writes the manifest of an attempt.
@@ -505,7 +545,7 @@ impl Datastore {
     pub fn done(&self, run_id: &str, task: &TaskAddr) -> Result<Option<u32>, TaskError> {
         let key = self.task_key(run_id, task)?.join("done.json")?;
         Ok(self
-            .get_json::<Value>(&key)?
+            .get_json_written_once::<Value>(&key)?
             .and_then(|v| v.get("attempt").and_then(Value::as_u64))
             .map(|n| n as u32))
     }
@@ -791,6 +831,36 @@ mod tests {
             .to_string()
             .contains("corrupt"));
         assert!(d.object_key("../../x").is_err());
+    }
+
+    #[test]
+    fn the_cache_parses_an_object_once_and_is_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Arc::new(ObjectCache::default());
+        let a = ds(dir.path()).with_cache(cache.clone());
+        let r = a.put_value(&serde_json::json!([1, 2, 3])).unwrap();
+        let first = a.get_value_shared(&r).unwrap();
+        // Another task's datastore with the same cache; the file is gone, the cache answers.
+        std::fs::remove_file(LocalStore::new(dir.path()).path(&a.object_key(&r.sha256).unwrap()))
+            .unwrap();
+        let b = ds(dir.path()).with_cache(cache);
+        assert!(Arc::ptr_eq(&first, &b.get_value_shared(&r).unwrap()));
+        assert_eq!(b.get_object(&r).unwrap(), b"[1,2,3]");
+        assert!(
+            ds(dir.path()).get_value(&r).is_err(),
+            "without the cache: missing"
+        );
+    }
+
+    #[test]
+    fn the_cache_empties_itself_when_full() {
+        let mut inner = CacheInner::default();
+        assert!(!ObjectCache::admit(&mut inner, ObjectCache::BUDGET + 1));
+        assert!(ObjectCache::admit(&mut inner, ObjectCache::BUDGET - 10));
+        inner.bytes.insert("x".into(), Arc::new(vec![]));
+        assert!(ObjectCache::admit(&mut inner, 20));
+        assert!(inner.bytes.is_empty());
+        assert_eq!(inner.size, 20);
     }
 
     #[test]

@@ -189,11 +189,17 @@ impl LocalStore {
     /// milliseconds per task on a journaling file system.
     fn write_temp(&self, path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, StoreError> {
         let dir = path.parent().unwrap_or(&self.root);
-        std::fs::create_dir_all(dir).map_err(|e| self.io("creating", dir, e))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(TMP_MARK)
-            .tempfile_in(dir)
-            .map_err(|e| self.io("writing", dir, e))?;
+        let builder = || tempfile::Builder::new().prefix(TMP_MARK).tempfile_in(dir);
+        // The folder usually exists (a task writes several files into it): create it only
+        // when the first try says it is missing.
+        let mut tmp = match builder() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir).map_err(|e| self.io("creating", dir, e))?;
+                builder()
+            }
+            other => other,
+        }
+        .map_err(|e| self.io("writing", dir, e))?;
         tmp.write_all(bytes)
             .map_err(|e| self.io("writing", path, e))?;
         Ok(tmp)
@@ -264,8 +270,14 @@ impl ObjectStore for LocalStore {
     fn put_file_owned(&self, key: &Key, path: &Path) -> Result<(), StoreError> {
         let target = self.path(key);
         let dir = target.parent().unwrap_or(&self.root);
-        std::fs::create_dir_all(dir).map_err(|e| self.io("creating", dir, e))?;
-        match std::fs::rename(path, &target) {
+        let moved = match std::fs::rename(path, &target) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.exists() => {
+                std::fs::create_dir_all(dir).map_err(|e| self.io("creating", dir, e))?;
+                std::fs::rename(path, &target)
+            }
+            other => other,
+        };
+        match moved {
             Ok(()) => Ok(()),
             Err(_) => self.put_file(key, path),
         }
@@ -351,6 +363,18 @@ impl StoreSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_owned_file_is_moved_into_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path().join("ds"));
+        let scratch = dir.path().join("stdout.log");
+        std::fs::write(&scratch, b"hello\n").unwrap();
+        let key = Key::new("f/runs/r/s/attempt-0/stdout.log").unwrap();
+        store.put_file_owned(&key, &scratch).unwrap();
+        assert!(!scratch.exists(), "moved, not copied");
+        assert_eq!(store.get(&key).unwrap().unwrap(), b"hello\n");
+    }
 
     #[test]
     fn keys_cannot_escape() {

@@ -1036,6 +1036,27 @@ mod tests {
     }
 
     #[test]
+    fn a_task_sees_parameters_then_artifacts_as_stored_json_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let ds = Datastore::new(Box::new(super::super::LocalStore::new(dir.path())), "F").unwrap();
+        let mut arts = Artifacts::default();
+        arts.values.insert(
+            "c".into(),
+            ds.put_value(&serde_json::json!([1, {"k": "v"}])).unwrap(),
+        );
+        arts.values
+            .insert("b".into(), ds.put_value(&serde_json::json!("x")).unwrap());
+        let params: Map<String, Value> = serde_json::from_str(r#"{"a": 1, "b": 2}"#).unwrap();
+        let mut out = vec![];
+        write_visible(&ds, &params, &arts, &mut out).unwrap();
+        // An artifact replaces the parameter of its name in place; new names follow.
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"a":1,"b":"x","c":[1,{"k":"v"}]}"#
+        );
+    }
+
+    #[test]
     fn package_entries_must_stay_inside() {
         let dir = tempfile::tempdir().unwrap();
         let archive = dir.path().join("p.tar.gz");

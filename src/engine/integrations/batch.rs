@@ -1009,6 +1009,138 @@ mod tests {
         assert_eq!(cause["Container"]["ExitCode"], 7);
     }
 
+    /// A runtime that runs its own process around each attempt (as the local runner's
+    /// in-process `flowc task` does).
+    struct Around {
+        dir: PathBuf,
+        /// Exit code the runtime reports when the process exited 0.
+        after_success: i32,
+    }
+
+    struct AroundAttempt {
+        launch: Launch,
+        after_success: i32,
+    }
+
+    impl BatchHook for Around {
+        fn prepare(&self, _job: &mut JobSpec) -> Result<(), String> {
+            Ok(())
+        }
+
+        fn start_attempt(&self, _job: &JobSpec, attempt: u32) -> AttemptStart {
+            AttemptStart::Wrapped(Box::new(AroundAttempt {
+                launch: Launch {
+                    argv: [
+                        "sh",
+                        "-c",
+                        "echo out; echo err >&2; test \"$W\" = 1 && test -z \"$GONE\"",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
+                    env: vec![("W".into(), attempt.to_string())],
+                    env_remove: vec!["GONE".into()],
+                    cwd: self.dir.clone(),
+                    logs: Some((self.dir.join("out.log"), self.dir.join("err.log"))),
+                },
+                after_success: self.after_success,
+            }))
+        }
+    }
+
+    impl AttemptHook for AroundAttempt {
+        fn launch(&self) -> &Launch {
+            &self.launch
+        }
+
+        fn finish(self: Box<Self>, code: i32, _timed_out: bool) -> (i32, Vec<String>) {
+            match code {
+                0 => (self.after_success, vec!["runtime: outputs checked".into()]),
+                c => (c, vec![]),
+            }
+        }
+    }
+
+    fn around(after_success: i32) -> (LocalBatch, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let b = LocalBatch::new(BatchOptions {
+            sink: OutputSink::Discard,
+            env: vec![("GONE".into(), "set".into())],
+            hook: Some(Arc::new(Around {
+                dir: dir.path().to_path_buf(),
+                after_success,
+            })),
+            ..Default::default()
+        });
+        (b, dir)
+    }
+
+    #[tokio::test]
+    async fn a_wrapping_runtime_runs_its_process_with_its_environment_and_logs() {
+        let (b, dir) = around(0);
+        let out = b
+            .invoke(request(SUBMIT_JOB_SYNC, &["false"]))
+            .await
+            .unwrap();
+        assert_eq!(out["Status"], "SUCCEEDED");
+        assert_eq!(out["Container"]["ExitCode"], 0);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("out.log")).unwrap(),
+            "out\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("err.log")).unwrap(),
+            "err\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_wrapping_runtime_can_fail_an_attempt_whose_process_succeeded() {
+        let (b, _dir) = around(1);
+        let err = b
+            .invoke(request(SUBMIT_JOB_SYNC, &["true"]))
+            .await
+            .unwrap_err();
+        let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
+        assert_eq!(cause["Status"], "FAILED");
+        assert_eq!(cause["Container"]["ExitCode"], 1);
+        assert_eq!(
+            cause["Container"]["Reason"],
+            "err\nruntime: outputs checked"
+        );
+    }
+
+    struct EndsEarly;
+
+    impl BatchHook for EndsEarly {
+        fn prepare(&self, _job: &mut JobSpec) -> Result<(), String> {
+            Ok(())
+        }
+
+        fn start_attempt(&self, _job: &JobSpec, _attempt: u32) -> AttemptStart {
+            AttemptStart::Ended {
+                code: 2,
+                stderr: vec!["error: no parameters.json".into()],
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_attempt_that_ends_before_its_process_fails_the_job() {
+        let b = LocalBatch::new(BatchOptions {
+            sink: OutputSink::Discard,
+            hook: Some(Arc::new(EndsEarly)),
+            ..Default::default()
+        });
+        let err = b
+            .invoke(request(SUBMIT_JOB_SYNC, &["true"]))
+            .await
+            .unwrap_err();
+        let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
+        assert_eq!(cause["Container"]["ExitCode"], 2);
+        assert_eq!(cause["Container"]["Reason"], "error: no parameters.json");
+        assert_eq!(cause["StatusReason"], ESSENTIAL_EXITED);
+    }
+
     #[tokio::test]
     async fn retry_strategy_reruns_the_job() {
         let dir = tempfile::tempdir().unwrap();
