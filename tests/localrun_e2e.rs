@@ -637,3 +637,29 @@ fn in_process_tasks_store_what_flowc_task_processes_store() {
         assert_eq!(objects(a.path(), flow), objects(b.path(), flow), "{file}");
     }
 }
+
+/// A reader that goes away (`flowc interpret … | head -1`) stops neither the run nor the
+/// logs: no panic, the run succeeds, every line of the step's output is in its log.
+#[test]
+fn a_closed_stdout_loses_no_log_and_no_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = dir.path().join("loud.flow");
+    std::fs::write(
+        &flow,
+        "flow Loud {\n  step start { run \"seq 1 20000\" next end }\n  step end { run \"true\" }\n}\n",
+    )
+    .unwrap();
+    let ds = dir.path().join(".flowc");
+    let mut child = command(&flow, &ds, &["--json", "--run-id", "loud"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let log = run_dir(&ds, "Loud", "loud").join("start/attempt-0/stdout.log");
+    assert_eq!(std::fs::read_to_string(log).unwrap().lines().count(), 20000);
+}

@@ -30,10 +30,10 @@ pub fn run(args: Args) -> i32 {
     match result {
         Ok(done) => {
             for d in &done {
-                println!("deleted {d}");
+                common::print_stdout(&format!("deleted {d}\n"));
             }
             if done.is_empty() {
-                println!("nothing deployed");
+                common::print_stdout("nothing deployed\n");
             }
             common::EXIT_OK
         }

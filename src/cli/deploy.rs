@@ -101,9 +101,9 @@ pub fn run(args: Args) -> i32 {
     });
     match result {
         Ok(report) => {
-            print!("{}", report.render());
+            common::print_stdout(&report.render());
             if let (false, Some(a)) = (args.plan, &report.alias_arn) {
-                println!("deployed: {a}");
+                common::print_stdout(&format!("deployed: {a}\n"));
             }
             common::EXIT_OK
         }

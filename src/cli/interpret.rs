@@ -269,13 +269,16 @@ fn write_history(path: &Path, res: &ExecutionResult) -> Result<(), i32> {
 
 fn report(json: bool, res: &ExecutionResult) {
     if json {
-        println!("{}", res.to_json());
+        super::common::print_stdout(&format!("{}\n", res.to_json()));
         return;
     }
     match res.status {
         ExecutionStatus::Succeeded => {
             let out = res.output.clone().unwrap_or(Value::Null);
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            super::common::print_stdout(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&out).unwrap_or_default()
+            ));
             eprintln!("SUCCEEDED ({} history events)", res.event_count());
         }
         s => {

@@ -47,7 +47,10 @@ pub fn run(args: Args) -> i32 {
     match result {
         Ok(list) => {
             for r in list {
-                println!("{}\t{}\t{}\t{}", r.id, r.status, r.started, r.stopped);
+                common::print_stdout(&format!(
+                    "{}\t{}\t{}\t{}\n",
+                    r.id, r.status, r.started, r.stopped
+                ));
             }
             common::EXIT_OK
         }
@@ -95,10 +98,10 @@ fn run_local(args: &Args, dir: Option<PathBuf>) -> i32 {
     };
     for r in runs.iter().filter(|r| wanted(r)) {
         let ended = r.ended.as_deref().unwrap_or("-");
-        println!(
-            "{}\t{}\t{}\t{}\t{}\t{}",
+        common::print_stdout(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\n",
             r.run_id, r.flow, r.status, r.started, ended, r.tasks
-        );
+        ));
     }
     common::EXIT_OK
 }

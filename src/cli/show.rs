@@ -31,7 +31,7 @@ pub struct Args {
 pub fn run(args: Args) -> i32 {
     match local::inspect::show(&args.datastore, &args.run_id, args.task.as_deref()) {
         Ok(text) => {
-            print!("{text}");
+            super::common::print_stdout(&text);
             EXIT_OK
         }
         Err(e) => {
@@ -106,7 +106,7 @@ pub fn run_flow(flow: &Path, args: &super::interpret::Args, fa: &FlowArgs) -> i3
     match local::run(&opts) {
         Ok(o) => {
             if args.json {
-                println!("{}", local::outcome_json(&o));
+                super::common::print_stdout(&format!("{}\n", local::outcome_json(&o)));
             } else {
                 eprint!("{}", local::report(&o, &resume_command(flow, fa)));
             }

@@ -33,7 +33,7 @@ pub fn run(args: Args) -> i32 {
     });
     match result {
         Ok(arn) => {
-            println!("terminated {arn}");
+            common::print_stdout(&format!("terminated {arn}\n"));
             common::EXIT_OK
         }
         Err(e) => report_error(Path::new(""), Default::default(), &e),

@@ -45,7 +45,7 @@ pub fn run(args: Args) -> i32 {
         aws::block_on(async {
             let aws = Aws::connect(&s, CallLog::default()).await?;
             let (id, arn) = runs::trigger(&aws, &flow, s.alias(), target, &input).await?;
-            println!("{id}");
+            common::print_stdout(&format!("{id}\n"));
             eprintln!("started {arn}");
             if !args.wait {
                 return Ok::<_, Error>("SUCCEEDED".to_string());
@@ -76,7 +76,7 @@ async fn wait(aws: &Aws, arn: &str, every: Duration) -> Result<String, Error> {
             last = status.clone();
         }
         if status != "RUNNING" && status != "PENDING_REDRIVE" {
-            println!("{status}");
+            common::print_stdout(&format!("{status}\n"));
             return Ok(status);
         }
         tokio::time::sleep(every).await;

@@ -36,10 +36,7 @@ pub fn run(args: Args) -> i32 {
     });
     match result {
         Ok((why, s)) => {
-            print!(
-                "{}",
-                render(&args, &file, &why, s.deploy.datastore.as_deref())
-            );
+            common::print_stdout(&render(&args, &file, &why, s.deploy.datastore.as_deref()));
             common::EXIT_OK
         }
         Err(e) => report_error(Path::new(""), Default::default(), &e),

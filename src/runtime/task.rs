@@ -803,11 +803,12 @@ fn pump(
             let text = String::from_utf8_lossy(&line);
             let text = text.trim_end_matches(['\n', '\r']);
             let tag = tag.as_deref().unwrap_or("");
-            if to_stderr {
-                eprintln!("{tag}{text}");
+            // A closed console (e.g. `| head`) must not stop the log: errors are ignored.
+            let _ = if to_stderr {
+                writeln!(std::io::stderr().lock(), "{tag}{text}")
             } else {
-                println!("{tag}{text}");
-            }
+                writeln!(std::io::stdout().lock(), "{tag}{text}")
+            };
             line.clear();
         }
     })

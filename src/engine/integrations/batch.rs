@@ -816,8 +816,13 @@ fn clip(line: String) -> String {
 
 fn emit(sink: &OutputSink, job: &str, which: Stream, line: &str) {
     match sink {
-        OutputSink::Prefixed if which == Stream::Stdout => println!("[{job}] {line}"),
-        OutputSink::Prefixed => eprintln!("[{job}] {line}"),
+        // A closed console (e.g. `| head`) must not stop the job: write errors are ignored.
+        OutputSink::Prefixed if which == Stream::Stdout => {
+            let _ = writeln!(std::io::stdout().lock(), "[{job}] {line}");
+        }
+        OutputSink::Prefixed => {
+            let _ = writeln!(std::io::stderr().lock(), "[{job}] {line}");
+        }
         OutputSink::Lines(f) => f(job, which, line),
         OutputSink::Discard => {}
     }

@@ -3,17 +3,19 @@
 //! The flow is compiled with the datastore `s3://flowc-local` ([`LOCAL_BUCKET`]); the engine's
 //! S3 integration and every task see a temporary S3 root whose bucket `flowc-local` is a
 //! symbolic link to the local datastore folder, so the keys the ASL writes
-//! (`parameters.json`, `error.json`) and the keys `flowc task` writes land in the same folder,
-//! with the layout of `docs/runtime-layout.md`. Each `batch:submitJob.sync` Task runs the
-//! `flowc task …` command line the ASL builds as a local process in its own process group,
-//! with `flowc` mapped to the running executable and the flow's folder as working directory
-//! ([`tasks`]). [`resume`] clones tasks of an earlier run; [`progress`] is the display;
-//! [`inspect`] reads runs back (`flowc runs`, `flowc show`).
+//! (`parameters.json`, `error.json`) and the keys the task runtime writes land in the same
+//! folder, with the layout of `docs/runtime-layout.md`. Each `batch:submitJob.sync` Task
+//! carries the `flowc task …` command line of the Batch job; the runner runs that task's
+//! runtime (the same `runtime::task` functions `flowc task` runs) in-process around the step's
+//! command, which runs as a local process in its own process group with the flow's folder as
+//! working directory; `--task-process` runs the command line itself instead, a `flowc task`
+//! child per task ([`tasks`]). [`resume`] clones tasks of an earlier run; [`progress`] is the
+//! display; [`inspect`] reads runs back (`flowc runs`, `flowc show`).
 //!
 //! Interruption: on SIGINT or SIGTERM no new task starts, the running tasks' process groups
-//! get SIGTERM (`flowc task` then records the failed attempt), and after at most
-//! [`GRACE`] the rest are killed; the run is marked `interrupted` in `run.json`. A run whose
-//! interpreter was killed stays `running`; both can be continued with `--resume`.
+//! get SIGTERM (the runtime then records each failed attempt with its logs), and after at
+//! most [`GRACE`] the rest are killed; the run is marked `interrupted` in `run.json`. A run
+//! whose interpreter was killed stays `running`; both can be continued with `--resume`.
 
 pub mod inspect;
 pub mod params;
