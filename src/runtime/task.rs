@@ -77,8 +77,9 @@ pub struct PreparedTask {
     /// Working directory of the command.
     pub cwd: PathBuf,
     /// Scratch folder holding `input.json`, `inputs.json`, `input/`, `output.json`,
-    /// `output/` and the logs; removed when dropped.
-    pub work: tempfile::TempDir,
+    /// `output/` and the logs; removed when dropped (or emptied for the next task, see
+    /// [`ScratchPool`]).
+    pub work: Scratch,
 }
 
 impl PreparedTask {
@@ -317,7 +318,86 @@ pub fn abandon(p: &PreparedTask, reason: &str) -> Result<(), TaskError> {
 pub fn prepare(req: &TaskRequest, store: Box<dyn ObjectStore>) -> Result<PreparedTask, TaskError> {
     let flow = load_flow(req)?;
     let ds = Datastore::new(store, &flow.name)?;
-    prepare_checked(req, Arc::new(flow), ds)
+    prepare_checked(req, Arc::new(flow), ds, None)
+}
+
+/// Scratch folders of finished tasks, emptied, for the next tasks of a local run: creating
+/// and deleting a task's three folders is, on ext4, a large part of what a task costs beyond
+/// its command. Only a folder whose command ended and whose outputs were stored comes back
+/// (a cancelled task's folder is deleted), so no process of an earlier task still uses it.
+/// A command that leaves a process running outside its process group (`setsid`) writing into
+/// its scratch folder would write into a later task's: run such steps with `--task-process`.
+#[derive(Debug, Default)]
+pub struct ScratchPool {
+    free: std::sync::Mutex<Vec<tempfile::TempDir>>,
+}
+
+impl ScratchPool {
+    /// Most folders kept (more than a run ever has tasks running at once).
+    pub const MAX_FREE: usize = 256;
+}
+
+/// A task's scratch folder (see [`PreparedTask::work`]).
+#[derive(Debug)]
+pub struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    /// A free folder of `pool`, or a new one under the temporary directory.
+    fn new(pool: Option<&Arc<ScratchPool>>) -> Result<Scratch, TaskError> {
+        let reused = pool.and_then(|p| p.free.lock().unwrap_or_else(|e| e.into_inner()).pop());
+        let dir = match reused {
+            Some(dir) => dir,
+            None => tempfile::Builder::new()
+                .prefix("flowc-task-")
+                .tempdir()
+                .map_err(|e| TaskError::Usage(format!("cannot create a scratch folder: {e}")))?,
+        };
+        Ok(Scratch { dir })
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Empties the folder (keeping `input/` and `output/`, empty) and gives it to `pool`;
+    /// deletes it when it cannot be emptied or the pool is full.
+    pub fn recycle(self, pool: &ScratchPool) {
+        if empty_scratch(self.dir.path()).is_err() {
+            return;
+        }
+        let mut free = pool.free.lock().unwrap_or_else(|e| e.into_inner());
+        if free.len() < ScratchPool::MAX_FREE {
+            free.push(self.dir);
+        }
+    }
+}
+
+/// Removes everything in a scratch folder except the folders `input` and `output`, which are
+/// emptied. Symbolic links are removed, never followed.
+fn empty_scratch(root: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(root)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let keep = kind.is_dir() && (entry.file_name() == "input" || entry.file_name() == "output");
+        if keep {
+            for inner in std::fs::read_dir(entry.path())? {
+                remove_entry(&inner?)?;
+            }
+        } else {
+            remove_entry(&entry)?;
+        }
+    }
+    Ok(())
+}
+
+fn remove_entry(entry: &std::fs::DirEntry) -> std::io::Result<()> {
+    match entry.file_type()?.is_dir() {
+        true => std::fs::remove_dir_all(entry.path()),
+        false => std::fs::remove_file(entry.path()),
+    }
 }
 
 /// [`prepare`] with the flow already loaded and checked and its datastore open (a local
@@ -328,6 +408,7 @@ pub fn prepare_checked(
     req: &TaskRequest,
     flow: Arc<ir::Flow>,
     ds: Datastore,
+    pool: Option<&Arc<ScratchPool>>,
 ) -> Result<PreparedTask, TaskError> {
     let step = find_step(&flow, &req.step)?;
     let topo = Topology::new(&flow);
@@ -343,10 +424,7 @@ pub fn prepare_checked(
         index: req.index.clone(),
     };
     let params = load_parameters(&ds, &flow, &req.run_id)?;
-    let work = tempfile::Builder::new()
-        .prefix("flowc-task-")
-        .tempdir()
-        .map_err(|e| TaskError::Usage(format!("cannot create a scratch folder: {e}")))?;
+    let work = Scratch::new(pool)?;
     let argv = command_argv(&flow.step(step).command)?;
     let attempt = ds.start_attempt(&req.run_id, &addr, req.attempt)?;
     let mut p = PreparedTask {
@@ -1034,6 +1112,40 @@ mod tests {
         let mut tar = tar::Builder::new(gz);
         tar.append(&header, &b"x"[..]).unwrap();
         tar.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn a_recycled_scratch_folder_comes_back_empty() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("keep"), b"x").unwrap();
+        let pool = Arc::new(ScratchPool::default());
+        let s = Scratch::new(Some(&pool)).unwrap();
+        let root = s.path().to_path_buf();
+        for d in ["input", "output/sub"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for f in ["input.json", "input/a", "output/sub/b", "stdout.log"] {
+            std::fs::write(root.join(f), b"data").unwrap();
+        }
+        set_read_only(&root.join("input/a"));
+        std::os::unix::fs::symlink(outside.path(), root.join("output/link")).unwrap();
+        s.recycle(&pool);
+        let again = Scratch::new(Some(&pool)).unwrap();
+        assert_eq!(again.path(), root);
+        let mut names: Vec<_> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["input", "output"]);
+        assert_eq!(std::fs::read_dir(root.join("input")).unwrap().count(), 0);
+        assert_eq!(std::fs::read_dir(root.join("output")).unwrap().count(), 0);
+        assert!(
+            outside.path().join("keep").exists(),
+            "a link is removed, not followed"
+        );
+        drop(again);
+        assert!(!root.exists(), "a folder not recycled is deleted");
     }
 
     #[test]

@@ -426,6 +426,7 @@ fn config(
                 s3_root: s3_root.to_path_buf(),
                 code_dir: code_dir.to_path_buf(),
                 cache: Arc::default(),
+                scratch: Arc::default(),
             }),
         })),
         ..BatchOptions::default()

@@ -71,6 +71,8 @@ pub struct InProcess {
     pub code_dir: PathBuf,
     /// Objects read by the run's tasks so far.
     pub cache: Arc<ObjectCache>,
+    /// Scratch folders of finished tasks, for the next ones.
+    pub scratch: Arc<task::ScratchPool>,
 }
 
 impl BatchHook for TaskHook {
@@ -115,8 +117,10 @@ impl BatchHook for TaskHook {
             Ok(ds) => ds.with_cache(ip.cache.clone()),
             Err(e) => return ended(e),
         };
-        match task::prepare_checked(&req, ip.flow.clone(), ds) {
-            Ok(p) => AttemptStart::Wrapped(Box::new(InProcessAttempt::new(p, what))),
+        match task::prepare_checked(&req, ip.flow.clone(), ds, Some(&ip.scratch)) {
+            Ok(p) => {
+                AttemptStart::Wrapped(Box::new(InProcessAttempt::new(p, what, ip.scratch.clone())))
+            }
             Err(e) => ended(e),
         }
     }
@@ -176,10 +180,15 @@ struct InProcessAttempt {
     task: Option<task::PreparedTask>,
     launch: Launch,
     what: String,
+    scratch: Arc<task::ScratchPool>,
 }
 
 impl InProcessAttempt {
-    fn new(p: task::PreparedTask, what: String) -> InProcessAttempt {
+    fn new(
+        p: task::PreparedTask,
+        what: String,
+        scratch: Arc<task::ScratchPool>,
+    ) -> InProcessAttempt {
         let launch = Launch {
             argv: p.argv.clone(),
             env: p.env.clone(),
@@ -191,6 +200,7 @@ impl InProcessAttempt {
             task: Some(p),
             launch,
             what,
+            scratch,
         }
     }
 }
@@ -205,7 +215,10 @@ impl AttemptHook for InProcessAttempt {
             return (code, vec![]);
         };
         let what = &self.what;
-        match task::finish_recorded(&p, code) {
+        let result = task::finish_recorded(&p, code);
+        // The command has ended and its outputs are stored: the folder can serve again.
+        p.work.recycle(&self.scratch);
+        match result {
             Ok(o) if o.exit_code == 0 => (0, vec![]),
             Ok(o) => {
                 let how = match timed_out {
