@@ -362,7 +362,8 @@ impl Scratch {
         self.dir.path()
     }
 
-    /// Empties the folder (keeping `input/` and `output/`, empty) and gives it to `pool`;
+    /// Empties the folder (keeping `input.json`, and `input/` and `output/` empty) and gives
+    /// it to `pool`;
     /// deletes it when it cannot be emptied or the pool is full.
     pub fn recycle(self, pool: &ScratchPool) {
         if empty_scratch(self.dir.path()).is_err() {
@@ -375,14 +376,19 @@ impl Scratch {
     }
 }
 
-/// Removes everything in a scratch folder except the folders `input` and `output`, which are
-/// emptied. Symbolic links are removed, never followed.
+/// Removes everything in a scratch folder except `input.json` (every task rewrites it) and the
+/// folders `input` and `output`, which are emptied. Symbolic links are removed, never
+/// followed.
 fn empty_scratch(root: &Path) -> std::io::Result<()> {
     for entry in std::fs::read_dir(root)? {
         let entry = entry?;
         let kind = entry.file_type()?;
-        let keep = kind.is_dir() && (entry.file_name() == "input" || entry.file_name() == "output");
-        if keep {
+        let name = entry.file_name();
+        let writable = || entry.metadata().is_ok_and(|m| !m.permissions().readonly());
+        if kind.is_file() && name == "input.json" && writable() {
+            continue; // rewritten (truncated) by the next task: no new file
+        }
+        if kind.is_dir() && (name == "input" || name == "output") {
             for inner in std::fs::read_dir(entry.path())? {
                 remove_entry(&inner?)?;
             }
@@ -1137,7 +1143,7 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
-        assert_eq!(names, ["input", "output"]);
+        assert_eq!(names, ["input", "input.json", "output"]);
         assert_eq!(std::fs::read_dir(root.join("input")).unwrap().count(), 0);
         assert_eq!(std::fs::read_dir(root.join("output")).unwrap().count(), 0);
         assert!(

@@ -33,11 +33,11 @@
 use super::{Integration, TaskFuture, TaskRequest};
 use crate::engine::StatesError;
 use serde_json::{json, Map, Value};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
@@ -693,24 +693,30 @@ async fn run_process(
     let Some((program, args)) = launch.argv.split_first() else {
         return Err("the command is empty".into());
     };
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args)
-        .envs(batch_env.iter().map(|(k, v)| (k, v)))
-        .envs(opts.env.iter().map(|(k, v)| (k, v)))
-        .envs(spec.environment.iter().map(|(k, v)| (k, v)));
-    for k in &launch.env_remove {
-        cmd.env_remove(k);
+    let path_var = effective_path(spec, launch, opts, batch_env);
+    let resolved = path_var
+        .as_deref()
+        .and_then(|p| resolve_program(program, p));
+    let mut child = match spawn(
+        (resolved.as_deref().unwrap_or(Path::new(program)), program),
+        args,
+        spec,
+        launch,
+        opts,
+        batch_env,
+    ) {
+        // The cached file is gone: let the system search PATH again.
+        Err(_) if resolved.is_some() => spawn(
+            (Path::new(program), program),
+            args,
+            spec,
+            launch,
+            opts,
+            batch_env,
+        ),
+        other => other,
     }
-    cmd.envs(launch.env.iter().map(|(k, v)| (k, v)))
-        .current_dir(&launch.cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run {:?} in {}: {e}", program, launch.cwd.display()))?;
+    .map_err(|e| format!("cannot run {:?} in {}: {e}", program, launch.cwd.display()))?;
     let mut guard = GroupGuard(child.id().map(|p| p as i32));
     let (out_log, err_log) = match &launch.logs {
         Some((o, e)) => (Some(o.clone()), Some(e.clone())),
@@ -757,6 +763,101 @@ async fn run_process(
         tail,
         timed_out,
     })
+}
+
+/// The `PATH` the process of `launch` gets: the last of its layers that sets it, else this
+/// process's; `None` when a layer removes it or it is unset.
+fn effective_path(
+    spec: &JobSpec,
+    launch: &Launch,
+    opts: &BatchOptions,
+    batch_env: &[(String, String)],
+) -> Option<std::ffi::OsString> {
+    let find = |vars: &[(String, String)]| {
+        vars.iter()
+            .rev()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| std::ffi::OsString::from(v))
+    };
+    if let Some(v) = find(&launch.env) {
+        return Some(v);
+    }
+    if launch.env_remove.iter().any(|k| k == "PATH") {
+        return None;
+    }
+    find(&spec.environment)
+        .or_else(|| find(&opts.env))
+        .or_else(|| find(batch_env))
+        .or_else(|| std::env::var_os("PATH"))
+}
+
+/// Programs already found on a `PATH`: `(PATH, name)` → file.
+type PathCache = Mutex<HashMap<(std::ffi::OsString, String), PathBuf>>;
+
+/// The file `program` names when it has no `/`: the first executable `DIR/program` of `path`
+/// (as `execvp` searches), remembered for the next jobs. A search in the child costs one
+/// failed `execve` per directory before the match, while the runner's thread waits for the
+/// child to start; searching once per run keeps that off every task. `None` when `program`
+/// has a `/`, `path` has a relative directory (it would depend on the working directory), or
+/// nothing matches (the child searches and reports the error).
+fn resolve_program(program: &str, path: &std::ffi::OsStr) -> Option<PathBuf> {
+    static CACHE: OnceLock<PathCache> = OnceLock::new();
+    if program.is_empty() || program.contains('/') {
+        return None;
+    }
+    let cache = CACHE.get_or_init(PathCache::default);
+    let key = (path.to_os_string(), program.to_string());
+    if let Some(found) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Some(found.clone());
+    }
+    let dirs: Vec<PathBuf> = std::env::split_paths(path).collect();
+    if dirs.iter().any(|d| !d.is_absolute()) {
+        return None;
+    }
+    let found = dirs
+        .into_iter()
+        .map(|d| d.join(program))
+        .find(|f| is_executable(f))?;
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, found.clone());
+    Some(found)
+}
+
+fn is_executable(f: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(f).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Spawns `program` (argv[0] `arg0`) with `args` as the process of `launch` (see
+/// [`run_process`]).
+fn spawn(
+    (program, arg0): (&Path, &str),
+    args: &[String],
+    spec: &JobSpec,
+    launch: &Launch,
+    opts: &BatchOptions,
+    batch_env: &[(String, String)],
+) -> std::io::Result<tokio::process::Child> {
+    let mut cmd = tokio::process::Command::new(program);
+    // argv[0] stays the name the job gave, as when the system searches PATH.
+    cmd.arg0(arg0)
+        .args(args)
+        .envs(batch_env.iter().map(|(k, v)| (k, v)))
+        .envs(opts.env.iter().map(|(k, v)| (k, v)))
+        .envs(spec.environment.iter().map(|(k, v)| (k, v)));
+    for k in &launch.env_remove {
+        cmd.env_remove(k);
+    }
+    cmd.envs(launch.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&launch.cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    cmd.spawn()
 }
 
 fn exit_code(status: std::process::ExitStatus) -> i32 {
@@ -1144,6 +1245,47 @@ mod tests {
         assert_eq!(cause["Container"]["ExitCode"], 2);
         assert_eq!(cause["Container"]["Reason"], "error: no parameters.json");
         assert_eq!(cause["StatusReason"], ESSENTIAL_EXITED);
+    }
+
+    #[test]
+    fn programs_are_found_on_absolute_paths_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let tool = dir.path().join("flowc-test-tool");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(dir.path().join("flowc-plain"), "").unwrap();
+        let path = std::env::join_paths(["/nonexistent".into(), dir.path().to_path_buf()]).unwrap();
+        assert_eq!(
+            resolve_program("flowc-test-tool", &path),
+            Some(tool.clone())
+        );
+        // Remembered: found again without looking.
+        assert_eq!(resolve_program("flowc-test-tool", &path), Some(tool));
+        assert_eq!(
+            resolve_program("flowc-plain", &path),
+            None,
+            "not executable"
+        );
+        assert_eq!(resolve_program("./flowc-test-tool", &path), None);
+        let relative = std::env::join_paths(["bin", "/usr/bin"]).unwrap();
+        assert_eq!(resolve_program("sh", &relative), None);
+    }
+
+    #[tokio::test]
+    async fn a_job_path_decides_where_its_program_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut req = request(SUBMIT_JOB_SYNC, &["flowc-only-here"]);
+        let err = quiet().invoke(req.clone()).await.unwrap_err();
+        assert!(err.cause.unwrap().contains("cannot run"));
+        let tool = dir.path().join("flowc-only-here");
+        std::fs::write(&tool, "#!/bin/sh\nexit 0\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        req.parameters["ContainerOverrides"]["Environment"] =
+            json!([{"Name": "PATH", "Value": format!("{}:/usr/bin:/bin", dir.path().display())}]);
+        let out = quiet().invoke(req).await.unwrap();
+        assert_eq!(out["Status"], "SUCCEEDED");
     }
 
     #[tokio::test]
