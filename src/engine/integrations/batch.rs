@@ -1092,6 +1092,23 @@ mod tests {
         assert!(seen.contains(&("train".into(), Stream::Stderr, "err".into())));
     }
 
+    fn hooked(hook: impl BatchHook + 'static) -> LocalBatch {
+        LocalBatch::new(BatchOptions {
+            sink: OutputSink::Discard,
+            hook: Some(Arc::new(hook)),
+            ..Default::default()
+        })
+    }
+
+    /// The job description a failed `.sync` job carries as its cause.
+    async fn failed(b: &LocalBatch, command: &[&str]) -> Value {
+        let err = b
+            .invoke(request(SUBMIT_JOB_SYNC, command))
+            .await
+            .unwrap_err();
+        serde_json::from_str(err.cause.as_deref().unwrap()).unwrap()
+    }
+
     struct Wrap;
     impl BatchHook for Wrap {
         fn prepare(&self, job: &mut JobSpec) -> Result<(), String> {
@@ -1102,16 +1119,7 @@ mod tests {
 
     #[tokio::test]
     async fn hook_rewrites_the_job() {
-        let b = LocalBatch::new(BatchOptions {
-            sink: OutputSink::Discard,
-            hook: Some(Arc::new(Wrap)),
-            ..Default::default()
-        });
-        let err = b
-            .invoke(request(SUBMIT_JOB_SYNC, &["true"]))
-            .await
-            .unwrap_err();
-        let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
+        let cause = failed(&hooked(Wrap), &["true"]).await;
         assert_eq!(cause["Container"]["ExitCode"], 7);
     }
 
@@ -1202,11 +1210,7 @@ mod tests {
     #[tokio::test]
     async fn a_wrapping_runtime_can_fail_an_attempt_whose_process_succeeded() {
         let (b, _dir) = around(1);
-        let err = b
-            .invoke(request(SUBMIT_JOB_SYNC, &["true"]))
-            .await
-            .unwrap_err();
-        let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
+        let cause = failed(&b, &["true"]).await;
         assert_eq!(cause["Status"], "FAILED");
         assert_eq!(cause["Container"]["ExitCode"], 1);
         assert_eq!(
@@ -1232,16 +1236,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_attempt_that_ends_before_its_process_fails_the_job() {
-        let b = LocalBatch::new(BatchOptions {
-            sink: OutputSink::Discard,
-            hook: Some(Arc::new(EndsEarly)),
-            ..Default::default()
-        });
-        let err = b
-            .invoke(request(SUBMIT_JOB_SYNC, &["true"]))
-            .await
-            .unwrap_err();
-        let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
+        let cause = failed(&hooked(EndsEarly), &["true"]).await;
         assert_eq!(cause["Container"]["ExitCode"], 2);
         assert_eq!(cause["Container"]["Reason"], "error: no parameters.json");
         assert_eq!(cause["StatusReason"], ESSENTIAL_EXITED);
@@ -1363,16 +1358,7 @@ mod tests {
 
     #[tokio::test]
     async fn hook_emptying_the_command_fails_to_start() {
-        let b = LocalBatch::new(BatchOptions {
-            sink: OutputSink::Discard,
-            hook: Some(Arc::new(Empty)),
-            ..Default::default()
-        });
-        let err = b
-            .invoke(request(SUBMIT_JOB_SYNC, &["true"]))
-            .await
-            .unwrap_err();
-        let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
+        let cause = failed(&hooked(Empty), &["true"]).await;
         assert_eq!(cause["StatusReason"], FAILED_TO_START);
         assert!(cause["Container"]["Reason"]
             .as_str()
