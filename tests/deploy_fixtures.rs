@@ -1,14 +1,13 @@
-//! Every valid fixture flow deploys to moto, and every one moto can run runs to SUCCEEDED on
-//! moto's own Step Functions interpreter (Batch jobs simulated): a second, independent
-//! executor of the compiled ASL.
+//! Every valid fixture flow deploys to moto and runs to SUCCEEDED on moto's own Step Functions
+//! interpreter (Batch jobs simulated): a second, independent executor of the compiled ASL.
 //!
 //! moto's simulated Batch jobs run no container, so no `flowc task` writes the files the
 //! state machine reads (`foreach.json` for a foreach's Map, `switch.json` for a switch's
 //! Choice). For flows with a foreach or a switch the test therefore runs the flow's tasks
 //! first, with `flowc task --datastore s3://…` against moto's S3 (see [`pre_run`]), under a
 //! chosen run id, then starts the execution with that run id as its name: the Map and Choice
-//! read the real files. Not run (deployed only): flows with required parameters (no value to
-//! give).
+//! read the real files. Flows with required parameters get the values `fixtures/ok/
+//! run_params.json` gives them (as `runtime_e2e` does), in the execution input.
 
 mod support;
 
@@ -32,8 +31,29 @@ fn fixtures() -> Vec<PathBuf> {
     out
 }
 
-fn runnable(flow: &ir::Flow) -> bool {
-    flow.params.iter().all(|p| p.default.is_some())
+/// `fixtures/ok/run_params.json`: parameter values per fixture file, for required parameters.
+fn run_params() -> serde_json::Map<String, serde_json::Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ok/run_params.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("run_params.json"))
+        .expect("run_params.json is a JSON object")
+}
+
+/// The parameters a run of `flow` (file `name`) gets: `run_params.json`'s values for it;
+/// `None` when a required parameter has no value there.
+fn given(
+    flow: &ir::Flow,
+    name: &str,
+    all: &serde_json::Map<String, serde_json::Value>,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let given = all
+        .get(name)
+        .and_then(|v| v.as_object())
+        .cloned()
+        .unwrap_or_default();
+    flow.params
+        .iter()
+        .all(|p| p.default.is_some() || given.contains_key(&p.name))
+        .then_some(given)
 }
 
 /// Whether the state machine reads files only `flowc task` writes (see the module docs).
@@ -64,7 +84,7 @@ fn extra_roles_and_queues(flows: &[ir::Flow]) -> (Vec<String>, Vec<String>) {
 }
 
 #[test]
-fn every_fixture_deploys_and_the_runnable_ones_succeed_on_moto() {
+fn every_fixture_deploys_and_succeeds_on_moto() {
     let moto = Moto::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("flowc.toml");
@@ -84,6 +104,7 @@ fn every_fixture_deploys_and_the_runnable_ones_succeed_on_moto() {
     let mut failures = vec![];
     let mut started = vec![];
     let mut pre_ran: Vec<String> = vec![];
+    let all_params = run_params();
     flowc::aws::block_on(async {
         let aws = Aws::connect(&settings(&paths[0]), CallLog::default())
             .await
@@ -108,14 +129,19 @@ fn every_fixture_deploys_and_the_runnable_ones_succeed_on_moto() {
                 failures.push(format!("{name}: deploy: {e}"));
                 continue;
             }
-            if !runnable(flow) {
+            let Some(params) = given(flow, &name, &all_params) else {
+                failures.push(format!(
+                    "{name}: a required parameter has no value in run_params.json"
+                ));
                 continue;
-            }
-            let input = flowc::backend::eventbridge::input(flow);
+            };
+            let input = serde_json::json!({ "Parameters": params }).to_string();
             if reads_store(flow) {
                 let run = format!("prerun-{}", started.len());
-                let ran =
-                    std::thread::scope(|s| s.spawn(|| pre_run(&moto.endpoint, flow, &run)).join());
+                let ran = std::thread::scope(|s| {
+                    s.spawn(|| pre_run(&moto.endpoint, flow, &run, &params))
+                        .join()
+                });
                 match ran {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => {
@@ -166,12 +192,14 @@ fn every_fixture_deploys_and_the_runnable_ones_succeed_on_moto() {
         }
     })
     .expect("runtime");
-    assert!(
-        started.len() >= 10,
-        "too few runnable fixtures: {started:?}"
+    assert_eq!(
+        started.len(),
+        paths.len(),
+        "not every fixture ran: {started:?}\n{}",
+        failures.join("\n")
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    // Every runnable flow with a foreach or a switch ran (10 fixtures when this was written).
+    // Every flow with a foreach or a switch ran (10 fixtures when this was written).
     assert!(pre_ran.len() >= 8, "too few pre-run fixtures: {pre_ran:?}");
 }
 
@@ -180,13 +208,18 @@ fn every_fixture_deploys_and_the_runnable_ones_succeed_on_moto() {
 /// flowc-SaveParameters writes it; defaults are filled by the runtime), then the steps in
 /// order, reading `foreach.json` for the number of body tasks and `switch.json` for the case.
 /// Called from a plain thread (the S3 store blocks on its own runtime).
-fn pre_run(endpoint: &str, flow: &ir::Flow, run: &str) -> Result<(), String> {
+fn pre_run(
+    endpoint: &str,
+    flow: &ir::Flow,
+    run: &str,
+    params: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), String> {
     let settings = moto_settings(endpoint);
     let store = flowc::aws::store::S3Store::connect(&settings, "flowc-test", "data")
         .map_err(|e| e.to_string())?;
     let ds =
         flowc::runtime::Datastore::new(Box::new(store), &flow.name).map_err(|e| e.to_string())?;
-    ds.write_parameters(run, &Default::default())
+    ds.write_parameters(run, params)
         .map_err(|e| e.to_string())?;
     let player = Player {
         endpoint,
@@ -311,7 +344,7 @@ fn a_foreach_fixture_runs_on_moto_when_its_tasks_ran_on_s3() {
             .expect("deploy");
     })
     .expect("runtime");
-    pre_run(&moto.endpoint, &flow, run).expect("pre-run");
+    pre_run(&moto.endpoint, &flow, run, &Default::default()).expect("pre-run");
     flowc::aws::block_on(async {
         let aws = Aws::connect(&settings, CallLog::default())
             .await
