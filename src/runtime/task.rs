@@ -417,7 +417,8 @@ pub fn prepare_checked(
     pool: Option<&Arc<ScratchPool>>,
 ) -> Result<PreparedTask, TaskError> {
     let step = find_step(&flow, &req.step)?;
-    let topo = Topology::new(&flow);
+    let checked = Arc::clone(&flow);
+    let topo = Topology::new(&checked);
     let depth = topo.depth(step);
     if req.index.depth() != depth {
         return Err(TaskError::Usage(format!(
@@ -447,7 +448,7 @@ pub fn prepare_checked(
         work,
         flow,
     };
-    match fill_inputs(&p, req) {
+    match fill_inputs(&p, req, &topo) {
         Ok((inputs, env)) => {
             p.inputs = inputs;
             p.env = env;
@@ -464,12 +465,12 @@ pub fn prepare_checked(
 fn fill_inputs(
     p: &PreparedTask,
     req: &TaskRequest,
+    topo: &Topology,
 ) -> Result<(TaskInputs, Vec<(String, String)>), TaskError> {
     record_run(p, &req.code_dir)?;
-    let topo = Topology::new(&p.flow);
     let lineage = Lineage {
         ds: &p.ds,
-        topo: &topo,
+        topo,
         run_id: &p.run_id,
     };
     let inputs = lineage.inputs(p.step, &p.addr.index)?;
@@ -487,7 +488,7 @@ fn fill_inputs(
 
 /// Records `run.json` unless present (the first task of a run does it when no runner did).
 fn record_run(p: &PreparedTask, code_dir: &Path) -> Result<(), TaskError> {
-    if p.ds.run_meta(&p.run_id)?.is_some() {
+    if p.ds.store().exists(&p.ds.run_meta_key(&p.run_id)?)? {
         return Ok(());
     }
     p.ds.ensure_run_meta(&super::RunMeta {
