@@ -234,8 +234,11 @@ pub fn role_name(arn: &str) -> &str {
 pub async fn run(aws: &Aws, d: &Desired, dry: bool, force: bool) -> Result<Report> {
     let mut r = Report::default();
     check_roles(aws, d, &mut r).await?;
-    if !force {
-        check_drift(aws, d).await?;
+    // Read once: the drift check and the update see the same state machine (nothing in
+    // between touches it).
+    let current = deployed(aws, &d.name).await?;
+    if let (false, Some(sm)) = (force, &current) {
+        check_drift(aws, d, sm).await?;
     }
     code_package(aws, d, dry, &mut r).await?;
     for jd in &d.jobdefs {
@@ -245,7 +248,7 @@ pub async fn run(aws: &Aws, d: &Desired, dry: bool, force: bool) -> Result<Repor
         }
         r.items.push(item("job definition", &jd.name, action));
     }
-    let published = state_machine(aws, d, dry, &mut r).await?;
+    let published = state_machine(aws, d, dry, current, &mut r).await?;
     alias(aws, d, dry, published, &mut r).await?;
     triggers(aws, d, dry, &mut r).await?;
     Ok(r)
@@ -313,6 +316,36 @@ pub async fn find_state_machine(aws: &Aws, name: &str) -> Result<Option<String>>
     Ok(None)
 }
 
+/// A deployed state machine as [`run`] reads it before changing anything.
+struct Deployed {
+    arn: String,
+    definition: String,
+    role_arn: String,
+    tags: BTreeMap<String, String>,
+}
+
+/// The state machine named `name` with its definition, role and tags, if it exists
+/// (`ListStateMachines`, `DescribeStateMachine`, `ListTagsForResource`).
+async fn deployed(aws: &Aws, name: &str) -> Result<Option<Deployed>> {
+    let Some(arn) = find_state_machine(aws, name).await? else {
+        return Ok(None);
+    };
+    let got = aws
+        .sfn
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .map_err(|e| aws_error("states:DescribeStateMachine", &e))?;
+    let tags = list_tags(aws, &arn).await?;
+    Ok(Some(Deployed {
+        definition: got.definition().to_string(),
+        role_arn: got.role_arn().to_string(),
+        tags,
+        arn,
+    }))
+}
+
 fn wanted_tags(d: &Desired) -> BTreeMap<String, String> {
     BTreeMap::from([
         (tags::FLOW.to_string(), d.flow.name.clone()),
@@ -341,9 +374,10 @@ async fn state_machine(
     aws: &Aws,
     d: &Desired,
     dry: bool,
+    current: Option<Deployed>,
     r: &mut Report,
 ) -> Result<Option<String>> {
-    let Some(arn) = find_state_machine(aws, &d.name).await? else {
+    let Some(current) = current else {
         r.items.push(item("state machine", &d.name, Action::Create));
         if dry {
             return Ok(None);
@@ -363,20 +397,15 @@ async fn state_machine(
         r.state_machine_arn = Some(out.state_machine_arn().to_string());
         return Ok(out.state_machine_version_arn().map(str::to_string));
     };
+    let arn = current.arn;
     r.state_machine_arn = Some(arn.clone());
-    let got = aws
-        .sfn
-        .describe_state_machine()
-        .state_machine_arn(&arn)
-        .send()
-        .await
-        .map_err(|e| aws_error("states:DescribeStateMachine", &e))?;
-    let deployed_hash = diff::definition_hash(got.definition());
-    let tags = list_tags(aws, &arn).await?;
-    let same_def = deployed_hash == d.definition_hash && got.role_arn() == d.role;
-    let tags_ok = wanted_tags(d).iter().all(|(k, v)| tags.get(k) == Some(v));
+    let deployed_hash = diff::definition_hash(&current.definition);
+    let same_def = deployed_hash == d.definition_hash && current.role_arn == d.role;
+    let tags_ok = wanted_tags(d)
+        .iter()
+        .all(|(k, v)| current.tags.get(k) == Some(v));
     if !same_def {
-        r.changes = definition_diff(got.definition(), &d.definition);
+        r.changes = definition_diff(&current.definition, &d.definition);
     }
     let action = if same_def && tags_ok {
         Action::Unchanged
@@ -406,27 +435,16 @@ async fn state_machine(
 /// `flowc:definition-sha256`), nor one flowc published without recording it
 /// ([`published_by_flowc`]). The error shows the diff from the deployed definition to the
 /// desired one.
-async fn check_drift(aws: &Aws, d: &Desired) -> Result<()> {
-    let Some(arn) = find_state_machine(aws, &d.name).await? else {
-        return Ok(());
-    };
-    let got = aws
-        .sfn
-        .describe_state_machine()
-        .state_machine_arn(&arn)
-        .send()
-        .await
-        .map_err(|e| aws_error("states:DescribeStateMachine", &e))?;
-    let hash = diff::definition_hash(got.definition());
-    let tags = list_tags(aws, &arn).await?;
-    let recorded = tags.get(tags::DEFINITION);
+async fn check_drift(aws: &Aws, d: &Desired, sm: &Deployed) -> Result<()> {
+    let hash = diff::definition_hash(&sm.definition);
+    let recorded = sm.tags.get(tags::DEFINITION);
     if hash == d.definition_hash || recorded.is_none_or(|h| *h == hash) {
         return Ok(());
     }
-    if published_by_flowc(aws, d, &arn, &hash).await {
+    if published_by_flowc(aws, d, &sm.arn, &hash).await {
         return Ok(());
     }
-    let changes = definition_diff(got.definition(), &d.definition);
+    let changes = definition_diff(&sm.definition, &d.definition);
     let text: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
     Err(Error::Drift(text.join("\n")))
 }
