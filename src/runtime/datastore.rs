@@ -602,6 +602,17 @@ impl Datastore {
         task: &TaskAddr,
         n: Option<u32>,
     ) -> Result<u32, TaskError> {
+        self.start_attempt_record(run_id, task, n).map(|(n, _)| n)
+    }
+
+    /// [`Datastore::start_attempt`], also returning the record written (its `started` time
+    /// is needed again at the attempt's end).
+    pub fn start_attempt_record(
+        &self,
+        run_id: &str,
+        task: &TaskAddr,
+        n: Option<u32>,
+    ) -> Result<(u32, AttemptRecord), TaskError> {
         let mut n = match n {
             Some(n) => n,
             None => self.attempts(run_id, task)?.last().map_or(0, |l| l + 1),
@@ -617,7 +628,7 @@ impl Datastore {
         loop {
             let key = self.attempt_key(run_id, task, n)?.join("attempt.json")?;
             if self.store.put_if_absent(&key, &text)? {
-                return Ok(n);
+                return Ok((n, record));
             }
             n += 1;
         }

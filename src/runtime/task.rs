@@ -66,6 +66,8 @@ pub struct PreparedTask {
     pub run_id: String,
     /// Attempt number (claimed in the datastore).
     pub attempt: u32,
+    /// When the attempt started (RFC 3339 UTC, as in its `attempt.json`).
+    pub started: String,
     /// Parameters (declared ones, defaults filled, types checked).
     pub params: Map<String, Value>,
     /// What the predecessors passed on.
@@ -433,13 +435,14 @@ pub fn prepare_checked(
     let params = load_parameters(&ds, &flow, &req.run_id)?;
     let work = Scratch::new(pool)?;
     let argv = command_argv(&flow.step(step).command)?;
-    let attempt = ds.start_attempt(&req.run_id, &addr, req.attempt)?;
+    let (attempt, record) = ds.start_attempt_record(&req.run_id, &addr, req.attempt)?;
     let mut p = PreparedTask {
         ds,
         step,
         addr,
         run_id: req.run_id.clone(),
         attempt,
+        started: record.started,
         params,
         inputs: TaskInputs::default(),
         argv,
@@ -1087,14 +1090,10 @@ fn record_end(
     exit_code: Option<i32>,
     error: Option<String>,
 ) -> Result<(), TaskError> {
-    let started =
-        p.ds.attempt_record(&p.run_id, &p.addr, p.attempt)?
-            .map(|r| r.started)
-            .unwrap_or_else(super::datastore::now);
     let ok = exit_code == Some(0) && error.is_none();
     let rec = AttemptRecord {
         status: if ok { "succeeded" } else { "failed" }.into(),
-        started,
+        started: p.started.clone(),
         ended: Some(super::datastore::now()),
         exit_code,
         error,

@@ -93,7 +93,12 @@ impl BatchHook for TaskHook {
         let (Some(ip), Some(args)) = (&self.in_process, TaskArgs::parse(&job.command)) else {
             return AttemptStart::Spawn;
         };
-        let what = format!("task {} of run {}", args.name(), args.run_id);
+        let addr = TaskAddr {
+            step: args.step.clone(),
+            index: args.index.clone(),
+        };
+        // As `flowc task` names the task in its messages.
+        let what = format!("task {addr} of run {}", args.run_id);
         let ended = |e: crate::runtime::TaskError| AttemptStart::Ended {
             code: e.exit_code(),
             stderr: vec![format!("error: {what}: {e}")],
@@ -162,14 +167,6 @@ impl TaskArgs {
             },
             datastore: value("--datastore")?,
         })
-    }
-
-    /// `step` or `step[INDEX]`, as `flowc task` names the task in its messages.
-    fn name(&self) -> String {
-        match self.index.depth() {
-            0 => self.step.clone(),
-            _ => format!("{}[{}]", self.step, self.index),
-        }
     }
 }
 
