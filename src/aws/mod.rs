@@ -83,3 +83,18 @@ pub fn block_on<F: std::future::Future>(fut: F) -> Result<F::Output> {
         .map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))?;
     Ok(rt.block_on(fut))
 }
+
+/// Connects to AWS with `settings` ([`clients::Aws::connect`], no call log) and runs `f` on
+/// the clients, on a fresh runtime ([`block_on`]): what each `flowc` AWS command does.
+///
+/// Errors: the runtime cannot start, the clients cannot be set up, or `f`'s error.
+pub fn with_aws<T, F, Fut>(settings: &config::Settings, f: F) -> Result<T>
+where
+    F: FnOnce(clients::Aws) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    block_on(async {
+        let aws = clients::Aws::connect(settings, clients::CallLog::default()).await?;
+        f(aws).await
+    })?
+}

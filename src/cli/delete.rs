@@ -3,7 +3,6 @@
 
 use super::common;
 use super::deploy::{checked_flow, report_error, SettingsArgs};
-use flowc::aws::clients::{Aws, CallLog};
 use flowc::aws::{self, runs};
 use std::path::PathBuf;
 
@@ -22,10 +21,7 @@ pub fn run(args: Args) -> i32 {
     let result = (|| {
         let s = args.settings.settings(&args.file)?;
         let flow = checked_flow(&args.file)?;
-        aws::block_on(async {
-            let aws = Aws::connect(&s, CallLog::default()).await?;
-            runs::delete(&aws, &flow).await
-        })?
+        aws::with_aws(&s, |aws| async move { runs::delete(&aws, &flow).await })
     })();
     match result {
         Ok(done) => {

@@ -3,7 +3,6 @@
 //! by the run-management commands.
 
 use super::common::{self, ErrorFormat};
-use flowc::aws::clients::{Aws, CallLog};
 use flowc::aws::config::{Key, Settings};
 use flowc::aws::{self, Error};
 use std::path::{Path, PathBuf};
@@ -94,10 +93,9 @@ pub struct Args {
 pub fn run(args: Args) -> i32 {
     let result = args.settings.settings(&args.file).and_then(|s| {
         let desired = aws::deploy::prepare(&args.file, &s)?;
-        aws::block_on(async {
-            let aws = Aws::connect(&s, CallLog::default()).await?;
+        aws::with_aws(&s, |aws| async move {
             aws::deploy::run(&aws, &desired, args.plan, args.force).await
-        })?
+        })
     });
     match result {
         Ok(report) => {

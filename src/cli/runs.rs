@@ -9,7 +9,6 @@
 
 use super::common;
 use super::deploy::{checked_flow, report_error, SettingsArgs};
-use flowc::aws::clients::{Aws, CallLog};
 use flowc::aws::{self, runs};
 use std::path::PathBuf;
 
@@ -39,10 +38,9 @@ pub fn run(args: Args) -> i32 {
     let result = (|| {
         let s = args.settings.settings(&file)?;
         let flow = checked_flow(&file)?;
-        aws::block_on(async {
-            let aws = Aws::connect(&s, CallLog::default()).await?;
+        aws::with_aws(&s, |aws| async move {
             runs::runs(&aws, &flow, args.status.as_deref()).await
-        })?
+        })
     })();
     match result {
         Ok(list) => {

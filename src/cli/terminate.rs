@@ -2,7 +2,6 @@
 
 use super::common;
 use super::deploy::{report_error, SettingsArgs};
-use flowc::aws::clients::{Aws, CallLog};
 use flowc::aws::{self, runs};
 use std::path::{Path, PathBuf};
 
@@ -26,10 +25,9 @@ pub fn run(args: Args) -> i32 {
         .clone()
         .unwrap_or_else(|| PathBuf::from("flow.flow"));
     let result = args.settings.settings(&file).and_then(|s| {
-        aws::block_on(async {
-            let aws = Aws::connect(&s, CallLog::default()).await?;
+        aws::with_aws(&s, |aws| async move {
             runs::terminate(&aws, &args.run_id).await
-        })?
+        })
     });
     match result {
         Ok(arn) => {

@@ -2,7 +2,7 @@
 
 use super::common::{self, ErrorFormat};
 use super::deploy::{checked_flow, report_error, SettingsArgs};
-use flowc::aws::clients::{Aws, CallLog};
+use flowc::aws::clients::Aws;
 use flowc::aws::runs::{self, Target};
 use flowc::aws::{self, Error};
 use std::path::PathBuf;
@@ -42,16 +42,16 @@ pub fn run(args: Args) -> i32 {
         } else {
             Target::Alias
         };
-        aws::block_on(async {
-            let aws = Aws::connect(&s, CallLog::default()).await?;
-            let (id, arn) = runs::trigger(&aws, &flow, s.alias(), target, &input).await?;
+        let alias = s.alias();
+        aws::with_aws(&s, |aws| async move {
+            let (id, arn) = runs::trigger(&aws, &flow, alias, target, &input).await?;
             common::print_stdout(&format!("{id}\n"));
             eprintln!("started {arn}");
             if !args.wait {
                 return Ok::<_, Error>("SUCCEEDED".to_string());
             }
             wait(&aws, &arn, Duration::from_secs(args.poll.max(1))).await
-        })?
+        })
     })();
     match result {
         Ok(status) if status == "SUCCEEDED" => common::EXIT_OK,

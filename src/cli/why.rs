@@ -3,7 +3,6 @@
 
 use super::common;
 use super::deploy::{report_error, SettingsArgs};
-use flowc::aws::clients::{Aws, CallLog};
 use flowc::aws::runs::{self, Why};
 use flowc::aws::{self, Error};
 use std::path::{Path, PathBuf};
@@ -28,11 +27,12 @@ pub fn run(args: Args) -> i32 {
         .clone()
         .unwrap_or_else(|| PathBuf::from("FLOW.flow"));
     let result = args.settings.settings(&file).and_then(|s| {
-        aws::block_on(async {
-            let aws = Aws::connect(&s, CallLog::default()).await?;
-            let arn = runs::execution_arn(&aws, &args.run_id).await?;
-            Ok::<_, Error>((runs::why(&aws, &arn).await?, s))
-        })?
+        let run_id = &args.run_id;
+        let why = aws::with_aws(&s, |aws| async move {
+            let arn = runs::execution_arn(&aws, run_id).await?;
+            runs::why(&aws, &arn).await
+        })?;
+        Ok::<_, Error>((why, s))
     });
     match result {
         Ok((why, s)) => {
