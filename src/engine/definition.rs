@@ -13,6 +13,7 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 use std::fmt;
 
+mod handlers;
 mod rules;
 
 /// A definition error: the JSON path of the offending field and what is wrong with it.
@@ -552,8 +553,8 @@ fn parse_state(
         result_selector: obj.get("ResultSelector").cloned(),
         output: obj.get("Output").cloned(),
         assign: obj.get("Assign").cloned(),
-        retry: parse_retry(obj, path, errs),
-        catch: parse_catch(obj, path, errs),
+        retry: handlers::parse_retry(obj, path, errs),
+        catch: handlers::parse_catch(obj, path, ql, errs),
         uses_context: mentions_context(v),
         kind,
     })
@@ -1123,103 +1124,6 @@ fn parse_map(
         tolerated_percentage: obj.get("ToleratedFailurePercentage").cloned(),
         tolerated_percentage_path: opt_string(obj, "ToleratedFailurePercentagePath", path, errs),
     })
-}
-
-fn error_equals(
-    o: &Map<String, Value>,
-    path: &str,
-    errs: &mut Vec<DefinitionError>,
-) -> Vec<String> {
-    let list: Vec<String> = o
-        .get("ErrorEquals")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| e.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    if list.is_empty() {
-        errs.push(err(
-            &format!("{path}.ErrorEquals"),
-            "required non-empty array of strings",
-        ));
-    }
-    if list.iter().any(|e| e == "States.ALL") && list.len() > 1 {
-        errs.push(err(
-            &format!("{path}.ErrorEquals"),
-            "States.ALL must appear alone in ErrorEquals",
-        ));
-    }
-    list
-}
-
-fn parse_retry(
-    obj: &Map<String, Value>,
-    path: &str,
-    errs: &mut Vec<DefinitionError>,
-) -> Vec<Retrier> {
-    let Some(arr) = obj.get("Retry").and_then(Value::as_array) else {
-        return vec![];
-    };
-    let mut out = Vec::new();
-    for (i, r) in arr.iter().enumerate() {
-        let rpath = format!("{path}.Retry[{i}]");
-        let Some(o) = r.as_object() else {
-            errs.push(err(&rpath, "a retrier must be an object"));
-            continue;
-        };
-        let num = |k: &str| o.get(k).and_then(Value::as_f64);
-        let backoff_rate = num("BackoffRate").unwrap_or(2.0);
-        if backoff_rate < 1.0 {
-            errs.push(err(&format!("{rpath}.BackoffRate"), "must be at least 1.0"));
-        }
-        out.push(Retrier {
-            error_equals: error_equals(o, &rpath, errs),
-            interval_seconds: num("IntervalSeconds").unwrap_or(1.0),
-            max_attempts: o
-                .get("MaxAttempts")
-                .and_then(Value::as_u64)
-                .map_or(3, |m| m.min(u32::MAX as u64) as u32),
-            backoff_rate,
-            max_delay_seconds: num("MaxDelaySeconds"),
-            jitter_full: o.get("JitterStrategy").and_then(Value::as_str) == Some("FULL"),
-        });
-    }
-    out
-}
-
-fn parse_catch(
-    obj: &Map<String, Value>,
-    path: &str,
-    errs: &mut Vec<DefinitionError>,
-) -> Vec<Catcher> {
-    let Some(arr) = obj.get("Catch").and_then(Value::as_array) else {
-        return vec![];
-    };
-    let mut out = Vec::new();
-    for (i, c) in arr.iter().enumerate() {
-        let cpath = format!("{path}.Catch[{i}]");
-        let Some(o) = c.as_object() else {
-            errs.push(err(&cpath, "a catcher must be an object"));
-            continue;
-        };
-        let Some(next) = opt_string(o, "Next", &cpath, errs) else {
-            errs.push(err(
-                &format!("{cpath}.Next"),
-                "required string field is missing",
-            ));
-            continue;
-        };
-        out.push(Catcher {
-            error_equals: error_equals(o, &cpath, errs),
-            next,
-            result_path: path_field(o, "ResultPath", &cpath, errs),
-            output: o.get("Output").cloned(),
-            assign: o.get("Assign").cloned(),
-        });
-    }
-    out
 }
 
 #[cfg(test)]
