@@ -1,11 +1,13 @@
 //! Reserved error names that cannot arise locally on their own (docs/engine.md, "Errors
 //! that cannot arise locally"): `States.BranchFailed` is never raised (a failed branch fails
 //! the Parallel state with its own error), and `States.Permissions`, when an integration
-//! (a mock) throws it, is handled like any task error.
+//! (a mock) throws it, is handled like any task error. And `States.NoChoiceMatched`, which a
+//! Choice state with no matching rule and no `Default` raises.
 
 use flowc::engine::clock::ClockMode;
 use flowc::engine::definition;
 use flowc::engine::exec::{execute_blocking, ExecutionConfig, ExecutionStatus};
+use flowc::engine::history;
 use flowc::engine::integrations::{Integration, TaskFuture, TaskRequest};
 use flowc::engine::StatesError;
 use serde_json::{json, Value};
@@ -69,5 +71,48 @@ fn states_permissions_from_an_integration_is_caught_by_task_failed() {
     assert_eq!(
         r.output.as_ref().map(|o| o["Error"].clone()),
         Some(json!("States.Permissions"))
+    );
+}
+
+/// A Choice state `C` whose only rule needs a `null` input (the runs here pass `{}`), without
+/// `Default`.
+fn choice_without_default() -> Value {
+    json!({"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$", "IsNull": true, "Next": "S"}]},
+        "S": {"Type": "Succeed"}}})
+}
+
+#[test]
+fn no_matching_rule_and_no_default_fails_with_no_choice_matched() {
+    let r = run(choice_without_default());
+    assert_eq!(r.status, ExecutionStatus::Failed);
+    assert_eq!(r.error.as_deref(), Some("States.NoChoiceMatched"));
+    // AWS's cause names the state and the id of its ChoiceStateEntered event.
+    let cause =
+        "An error occurred while executing the state 'C' (entered at the event id #2). No Matches!";
+    assert_eq!(r.cause.as_deref(), Some(cause));
+    let kinds: Vec<_> = r.history.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        ["ExecutionStarted", "ChoiceStateEntered", "ExecutionFailed"]
+    );
+    let j = history::to_json(&r.history);
+    assert_eq!(
+        j["events"][2]["executionFailedEventDetails"],
+        json!({"error": "States.NoChoiceMatched", "cause": cause})
+    );
+}
+
+#[test]
+fn no_choice_matched_in_a_branch_is_caught_by_the_parallel_state() {
+    let def = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "End": true, "Branches": [choice_without_default()],
+            "Catch": [{"ErrorEquals": ["States.NoChoiceMatched"], "Next": "H"}]},
+        "H": {"Type": "Pass", "End": true}}});
+    let r = run(def);
+    assert_eq!(r.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        r.output.as_ref().map(|o| o["Error"].clone()),
+        Some(json!("States.NoChoiceMatched"))
     );
 }
