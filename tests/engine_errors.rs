@@ -116,3 +116,58 @@ fn no_choice_matched_in_a_branch_is_caught_by_the_parallel_state() {
         Some(json!("States.NoChoiceMatched"))
     );
 }
+
+/// An inline Map `M` over the input; an iteration waits 10 s and succeeds on item 1 and
+/// fails with `E` on any other item.
+fn map_failing_unless_one() -> Value {
+    json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemProcessor": {"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 1, "Next": "W"}],
+                "Default": "F"},
+            "W": {"Type": "Wait", "Seconds": 10, "End": true},
+            "F": {"Type": "Fail", "Error": "E"}}}}}})
+}
+
+fn run_on(def: Value, input: Value) -> flowc::engine::exec::ExecutionResult {
+    let sm = definition::parse(&def).expect("valid definition");
+    let cfg = ExecutionConfig {
+        clock: ClockMode::Virtual,
+        ..ExecutionConfig::default()
+    };
+    execute_blocking(&sm, input, &cfg)
+}
+
+fn iteration_events(r: &flowc::engine::exec::ExecutionResult) -> Vec<(&'static str, Value)> {
+    r.history
+        .iter()
+        .filter(|e| e.kind.starts_with("MapIteration"))
+        .map(|e| (e.kind, e.details["index"].clone()))
+        .collect()
+}
+
+#[test]
+fn a_failed_iteration_aborts_only_iterations_that_started() {
+    // Iteration 0 fails before iterations 1 and 2 ever run: as in AWS's recordings, an
+    // iteration that never started has no events at all (no MapIterationAborted).
+    let r = run_on(map_failing_unless_one(), json!([2, 3, 4]));
+    assert_eq!(r.error.as_deref(), Some("E"));
+    assert_eq!(
+        iteration_events(&r),
+        [
+            ("MapIterationStarted", json!(0)),
+            ("MapIterationFailed", json!(0))
+        ]
+    );
+    // Iteration 0 is waiting when iteration 1 fails: it started, so it is aborted.
+    let r = run_on(map_failing_unless_one(), json!([1, 2]));
+    assert_eq!(r.error.as_deref(), Some("E"));
+    assert_eq!(
+        iteration_events(&r),
+        [
+            ("MapIterationStarted", json!(0)),
+            ("MapIterationStarted", json!(1)),
+            ("MapIterationFailed", json!(1)),
+            ("MapIterationAborted", json!(0))
+        ]
+    );
+}

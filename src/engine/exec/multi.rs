@@ -14,7 +14,7 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// AWS Step Functions: an inline Map runs at most 40 iterations concurrently.
@@ -29,8 +29,9 @@ type ChildEnd = (ChildResult, u64);
 type ChildFuture<'f> = BoxFuture<'f, (usize, ChildEnd, Runner)>;
 
 /// Outcome of running children: each child's result (`None`: not run or aborted), the
-/// indices that were in flight when the run was aborted, and the end of the history chain
-/// of the child whose failure stopped the run.
+/// indices that had started (been polled at least once, so an inline Map iteration has
+/// recorded its `MapIterationStarted`) and were still in flight when the run was aborted, and
+/// the end of the history chain of the child whose failure stopped the run.
 struct Children {
     results: Vec<Option<ChildResult>>,
     aborted: Vec<usize>,
@@ -51,6 +52,9 @@ async fn run_children<'f>(
     mut keep_going: impl FnMut(usize, &ChildResult) -> bool,
 ) -> Children {
     let mut results: Vec<Option<ChildResult>> = (0..n).map(|_| None).collect();
+    // A child is built before it first runs; only a child that has run can be aborted (AWS
+    // records no event for an iteration it never started).
+    let polled: Arc<Vec<AtomicBool>> = Arc::new((0..n).map(|_| AtomicBool::new(false)).collect());
     let mut futs: FuturesUnordered<ChildFuture<'f>> = FuturesUnordered::new();
     let mut running = BTreeSet::new();
     let mut free_chains: Vec<u64> = Vec::new();
@@ -63,7 +67,11 @@ async fn run_children<'f>(
                 let f = start(next, free_chains.pop().unwrap_or(first_prev));
                 let i = next;
                 running.insert(i);
-                futs.push(Box::pin(async move { (i, f.await, guard) }));
+                let polled = polled.clone();
+                futs.push(Box::pin(async move {
+                    polled[i].store(true, Ordering::Relaxed);
+                    (i, f.await, guard)
+                }));
                 next += 1;
             }
         };
@@ -84,7 +92,10 @@ async fn run_children<'f>(
             blocked.take();
             drop(futs);
             drop(guard);
-            let aborted = running.into_iter().collect();
+            let aborted = running
+                .into_iter()
+                .filter(|c| polled[*c].load(Ordering::Relaxed))
+                .collect();
             return Children {
                 results,
                 aborted,
