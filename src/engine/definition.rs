@@ -226,7 +226,9 @@ pub struct MapSpec {
 }
 
 /// A `Retry` rule. Defaults from the ASL specification: `IntervalSeconds` 1, `MaxAttempts`
-/// 3, `BackoffRate` 2.0.
+/// 3, `BackoffRate` 2.0. [`parse`] accepts only AWS's ranges ("Handling errors in Step
+/// Functions workflows"): `IntervalSeconds` 1..=99,999,999, `MaxAttempts` 0..=99,999,999,
+/// `MaxDelaySeconds` 1..=31,622,400, `BackoffRate` >= 1.0, `JitterStrategy` `FULL`/`NONE`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Retrier {
     /// `ErrorEquals`.
