@@ -18,6 +18,8 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Asserts `content` against `snapshots/cli/<name>.snap`. Pass `name` as a string literal at
+/// the call: `tests/fixtures.rs` finds the live snapshot names by those literals.
 fn snapshot(name: &str, content: &str) {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/cli"));
@@ -42,17 +44,18 @@ fn err_fixture(prefix: &str) -> String {
     )
 }
 
+/// The help text `flowc <args>` prints on stdout, asserting it exits 0.
+fn help(args: &[&str]) -> String {
+    let out = flowc(args);
+    assert!(out.status.success());
+    text(&out.stdout)
+}
+
 #[test]
 fn help_texts() {
-    for (name, args) in [
-        ("help", vec!["--help"]),
-        ("help_compile", vec!["compile", "--help"]),
-        ("help_check", vec!["check", "--help"]),
-    ] {
-        let out = flowc(&args);
-        assert!(out.status.success());
-        snapshot(name, &text(&out.stdout));
-    }
+    snapshot("help", &help(&["--help"]));
+    snapshot("help_compile", &help(&["compile", "--help"]));
+    snapshot("help_check", &help(&["check", "--help"]));
 }
 
 #[test]
