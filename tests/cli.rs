@@ -77,6 +77,60 @@ fn check_invalid_flow_exits_1_with_code() {
     );
 }
 
+/// Runs `flowc <args>` under a pseudo-terminal (util-linux `script`), so that its stderr is a
+/// terminal as in an interactive shell, with `NO_COLOR` set to `no_color` (unset if `None`).
+/// Returns the terminal's output (stdout and stderr together), or `None` if `script` is not
+/// installed.
+fn flowc_on_terminal(args: &[&str], no_color: Option<&str>) -> Option<String> {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let command: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_flowc"))
+        .chain(args.iter().copied())
+        .map(quote)
+        .collect();
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &command.join(" "), "/dev/null"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("NO_COLOR");
+    if let Some(value) = no_color {
+        script.env("NO_COLOR", value);
+    }
+    match script.output() {
+        Ok(out) => Some(text(&out.stdout)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => panic!("script runs: {e}"),
+    }
+}
+
+#[test]
+fn diagnostics_are_coloured_on_a_terminal_unless_no_color() {
+    let fixture = err_fixture("E0204");
+    let args = ["check", fixture.as_str()];
+    let Some(coloured) = flowc_on_terminal(&args, None) else {
+        eprintln!(
+            "SKIPPED: `script` (util-linux) is not installed; no pseudo-terminal to test colour on"
+        );
+        return;
+    };
+    assert!(coloured.contains("flowc::E0204"), "{coloured}");
+    assert!(
+        coloured.contains("\u{1b}["),
+        "a terminal gets ANSI colours: {coloured:?}"
+    );
+    // no-color.org: set and not empty disables colour; empty is as if unset.
+    let plain = flowc_on_terminal(&args, Some("1")).unwrap_or_default();
+    assert!(plain.contains("flowc::E0204"), "{plain}");
+    assert!(
+        !plain.contains('\u{1b}'),
+        "NO_COLOR=1 gives no escapes: {plain:?}"
+    );
+    let empty = flowc_on_terminal(&args, Some("")).unwrap_or_default();
+    assert!(
+        empty.contains("\u{1b}["),
+        "an empty NO_COLOR is ignored: {empty:?}"
+    );
+}
+
 #[test]
 fn check_missing_file_exits_2() {
     let out = flowc(&["check", "no/such/file.flow"]);
