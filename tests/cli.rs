@@ -156,6 +156,38 @@ fn error_format_json_is_one_object_per_diagnostic() {
 }
 
 #[test]
+fn compile_error_format_json_is_one_object_per_diagnostic() {
+    // Two diagnostics: `run` as a step name in `next run` and in `step run`.
+    let fixture = err_fixture("E0105");
+    let out = flowc(&["compile", "--error-format", "json", &fixture]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "no ASL for an invalid flow");
+    let source = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(&fixture))
+        .expect("the fixture reads");
+    let expected = match flowc::driver::build(&source, &Default::default()) {
+        Err(diags) => diags.len(),
+        Ok(_) => panic!("{fixture} compiles"),
+    };
+    let lines: Vec<serde_json::Value> = text(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?} is not JSON: {e}")))
+        .collect();
+    assert_eq!(lines.len(), expected, "one line per diagnostic");
+    assert!(expected >= 2, "the fixture gives several diagnostics");
+    for d in &lines {
+        assert_eq!(d["code"], "flowc::E0105");
+        assert_eq!(d["severity"], "error");
+        assert_eq!(d["file"], fixture.as_str());
+        let label = &d["labels"][0];
+        let (start, end) = (label["start"].as_u64(), label["end"].as_u64());
+        let span = start.zip(end).map(|(s, e)| &source[s as usize..e as usize]);
+        assert_eq!(span, Some("run"), "the label spans the keyword: {d}");
+        assert!(label["line"].as_u64().is_some_and(|l| l >= 1), "{d}");
+        assert!(label["column"].as_u64().is_some_and(|c| c >= 1), "{d}");
+    }
+}
+
+#[test]
 fn compile_prints_asl_on_stdout() {
     let out = flowc(&["compile", SPEC_EXAMPLE]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
