@@ -1,7 +1,7 @@
 //! One test per fixture file, each with its own insta snapshot in `snapshots/`:
 //! - `fixtures/ok/*.flow` compile; the snapshot holds the ASL, rules and IAM outputs;
-//! - `fixtures/err/<CODE>-*.flow` fail with a diagnostic of that code; the snapshot holds
-//!   the rendered diagnostics (no colour, 80 columns).
+//! - `fixtures/err/<CODE>-*.flow` fail with a diagnostic of that code, every diagnostic with
+//!   a help line; the snapshot holds the rendered diagnostics (no colour, 80 columns).
 //!
 //! Also rejects snapshot files that no test writes, in `snapshots/` (fixtures),
 //! `snapshots/cli/` (`tests/cli.rs`) and `tests/snapshots/` (insta's default place), and
@@ -128,6 +128,9 @@ fn check_err(path: &Path, source: &str) -> Result<(), Failed> {
         return Err(format!("expected a diagnostic {code}, got {got:?}").into());
     }
     for d in &diags {
+        if d.help.is_none() {
+            return Err(format!("{} ({}) has no help", d.code, d.message).into());
+        }
         for l in &d.labels {
             if l.span.end > source.len()
                 || !source.is_char_boundary(l.span.start)
