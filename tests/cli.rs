@@ -273,28 +273,46 @@ fn deploy_values_come_from_flags_and_flowc_toml() {
     );
 }
 
+/// `flowc <args>` run in `dir` (no colour), as [`flowc`] runs in the crate root.
+fn flowc_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the flowc binary runs")
+}
+
+/// The stderr of a usage error (exit 2, nothing on stdout), with `dir` written `[TMP]` so
+/// that a snapshot does not depend on where temporary files go.
+fn usage_error(out: &Output, dir: &Path) -> String {
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "no output after a usage error");
+    text(&out.stderr).replace(&dir.display().to_string(), "[TMP]")
+}
+
 #[test]
 fn bad_with_is_a_usage_error() {
     let out = flowc(&["compile", SPEC_EXAMPLE, "--with", "retry:times"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("E0601"));
+    let stderr = usage_error(&out, Path::new(env!("CARGO_MANIFEST_DIR")));
+    assert!(stderr.contains("flowc::E0601"), "{stderr}");
+    snapshot("E0601_malformed_with", &stderr);
 }
 
 #[test]
 fn bad_flowc_toml_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
-    let flow = dir.path().join("f.flow");
     std::fs::copy(
         Path::new(env!("CARGO_MANIFEST_DIR")).join(SPEC_EXAMPLE),
-        &flow,
+        dir.path().join("f.flow"),
     )
     .unwrap();
     std::fs::write(dir.path().join("flowc.toml"), "[deploy]\nqueue = \"x\"\n").unwrap();
-    let out = flowc(&["compile", flow.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("E0602"));
+    let out = flowc_in(dir.path(), &["compile", "f.flow"]);
+    let stderr = usage_error(&out, dir.path());
+    assert!(stderr.contains("flowc::E0602"), "{stderr}");
+    snapshot("E0602_bad_flowc_toml", &stderr);
 }
-
 #[test]
 fn explain_known_and_unknown_codes() {
     let out = flowc(&["explain", "flowc::E0601"]);
@@ -378,13 +396,9 @@ fn check_reports_every_file_even_after_an_unreadable_one() {
 #[test]
 fn a_datastore_that_is_not_s3_is_a_usage_error() {
     let out = flowc(&["compile", SPEC_EXAMPLE, "--datastore", "file:///tmp/runs"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("flowc::E0603"),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(out.stdout.is_empty());
+    let stderr = usage_error(&out, Path::new(env!("CARGO_MANIFEST_DIR")));
+    assert!(stderr.contains("flowc::E0603"), "{stderr}");
+    snapshot("E0603_datastore_not_s3", &stderr);
 }
 
 #[test]
