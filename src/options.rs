@@ -110,14 +110,24 @@ pub struct ConfigFile {
 impl ConfigFile {
     /// Parses the text of a `flowc.toml`.
     ///
-    /// Errors: E0602 with the TOML parser's message.
+    /// Errors: E0602 with the TOML parser's message, labelled at the place in `text` the
+    /// parser names (a byte span), when it names one.
     pub fn parse(text: &str) -> Result<ConfigFile, Diagnostic> {
         toml::from_str(text).map_err(|e| {
-            Diagnostic::error(
+            let d = Diagnostic::error(
                 "E0602",
                 format!("flowc.toml is not valid: {}", e.message().trim()),
             )
-            .with_help("see README.md, section \"Configuration\", for the keys")
+            .with_help("see README.md, section \"Configuration\", for the keys");
+            let label = if e.message().starts_with("unknown field") {
+                "unknown key"
+            } else {
+                "here"
+            };
+            match e.span().filter(|r| r.end <= text.len()) {
+                Some(r) => d.with_primary(Span::new(r.start, r.end), label),
+                None => d,
+            }
         })
     }
 }
@@ -324,11 +334,14 @@ mod tests {
     #[test]
     fn config_rejects_unknown_keys() {
         assert!(ConfigFile::parse("[deploy]\njob_queue = \"q\"").is_ok());
+        let text = "[deploy]\nqueue = \"q\"";
+        let d = ConfigFile::parse(text).unwrap_err();
+        assert_eq!(d.code, "E0602");
+        let span = d.labels[0].span;
         assert_eq!(
-            ConfigFile::parse("[deploy]\nqueue = \"q\"")
-                .unwrap_err()
-                .code,
-            "E0602"
+            &text[span.start..span.end],
+            "queue",
+            "the label marks the key"
         );
     }
 }

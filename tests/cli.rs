@@ -18,6 +18,8 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Asserts `content` against `snapshots/cli/<name>.snap`. Pass `name` as a string literal at
+/// the call: `tests/fixtures.rs` finds the live snapshot names by those literals.
 fn snapshot(name: &str, content: &str) {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/cli"));
@@ -42,17 +44,18 @@ fn err_fixture(prefix: &str) -> String {
     )
 }
 
+/// The help text `flowc <args>` prints on stdout, asserting it exits 0.
+fn help(args: &[&str]) -> String {
+    let out = flowc(args);
+    assert!(out.status.success());
+    text(&out.stdout)
+}
+
 #[test]
 fn help_texts() {
-    for (name, args) in [
-        ("help", vec!["--help"]),
-        ("help_compile", vec!["compile", "--help"]),
-        ("help_check", vec!["check", "--help"]),
-    ] {
-        let out = flowc(&args);
-        assert!(out.status.success());
-        snapshot(name, &text(&out.stdout));
-    }
+    snapshot("help", &help(&["--help"]));
+    snapshot("help_compile", &help(&["compile", "--help"]));
+    snapshot("help_check", &help(&["check", "--help"]));
 }
 
 #[test]
@@ -71,6 +74,60 @@ fn check_invalid_flow_exits_1_with_code() {
     assert!(
         !stderr.contains('\u{1b}'),
         "NO_COLOR output has no escape codes"
+    );
+}
+
+/// Runs `flowc <args>` under a pseudo-terminal (util-linux `script`), so that its stderr is a
+/// terminal as in an interactive shell, with `NO_COLOR` set to `no_color` (unset if `None`).
+/// Returns the terminal's output (stdout and stderr together), or `None` if `script` is not
+/// installed.
+fn flowc_on_terminal(args: &[&str], no_color: Option<&str>) -> Option<String> {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let command: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_flowc"))
+        .chain(args.iter().copied())
+        .map(quote)
+        .collect();
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &command.join(" "), "/dev/null"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("NO_COLOR");
+    if let Some(value) = no_color {
+        script.env("NO_COLOR", value);
+    }
+    match script.output() {
+        Ok(out) => Some(text(&out.stdout)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => panic!("script runs: {e}"),
+    }
+}
+
+#[test]
+fn diagnostics_are_coloured_on_a_terminal_unless_no_color() {
+    let fixture = err_fixture("E0204");
+    let args = ["check", fixture.as_str()];
+    let Some(coloured) = flowc_on_terminal(&args, None) else {
+        eprintln!(
+            "SKIPPED: `script` (util-linux) is not installed; no pseudo-terminal to test colour on"
+        );
+        return;
+    };
+    assert!(coloured.contains("flowc::E0204"), "{coloured}");
+    assert!(
+        coloured.contains("\u{1b}["),
+        "a terminal gets ANSI colours: {coloured:?}"
+    );
+    // no-color.org: set and not empty disables colour; empty is as if unset.
+    let plain = flowc_on_terminal(&args, Some("1")).unwrap_or_default();
+    assert!(plain.contains("flowc::E0204"), "{plain}");
+    assert!(
+        !plain.contains('\u{1b}'),
+        "NO_COLOR=1 gives no escapes: {plain:?}"
+    );
+    let empty = flowc_on_terminal(&args, Some("")).unwrap_or_default();
+    assert!(
+        empty.contains("\u{1b}["),
+        "an empty NO_COLOR is ignored: {empty:?}"
     );
 }
 
@@ -95,6 +152,38 @@ fn error_format_json_is_one_object_per_diagnostic() {
         assert!(d["code"].as_str().unwrap().starts_with("flowc::E"));
         assert_eq!(d["file"], fixture.as_str());
         assert!(d["labels"][0]["line"].as_u64().unwrap() >= 1);
+    }
+}
+
+#[test]
+fn compile_error_format_json_is_one_object_per_diagnostic() {
+    // Two diagnostics: `run` as a step name in `next run` and in `step run`.
+    let fixture = err_fixture("E0105");
+    let out = flowc(&["compile", "--error-format", "json", &fixture]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "no ASL for an invalid flow");
+    let source = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(&fixture))
+        .expect("the fixture reads");
+    let expected = match flowc::driver::build(&source, &Default::default()) {
+        Err(diags) => diags.len(),
+        Ok(_) => panic!("{fixture} compiles"),
+    };
+    let lines: Vec<serde_json::Value> = text(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?} is not JSON: {e}")))
+        .collect();
+    assert_eq!(lines.len(), expected, "one line per diagnostic");
+    assert!(expected >= 2, "the fixture gives several diagnostics");
+    for d in &lines {
+        assert_eq!(d["code"], "flowc::E0105");
+        assert_eq!(d["severity"], "error");
+        assert_eq!(d["file"], fixture.as_str());
+        let label = &d["labels"][0];
+        let (start, end) = (label["start"].as_u64(), label["end"].as_u64());
+        let span = start.zip(end).map(|(s, e)| &source[s as usize..e as usize]);
+        assert_eq!(span, Some("run"), "the label spans the keyword: {d}");
+        assert!(label["line"].as_u64().is_some_and(|l| l >= 1), "{d}");
+        assert!(label["column"].as_u64().is_some_and(|c| c >= 1), "{d}");
     }
 }
 
@@ -184,28 +273,46 @@ fn deploy_values_come_from_flags_and_flowc_toml() {
     );
 }
 
+/// `flowc <args>` run in `dir` (no colour), as [`flowc`] runs in the crate root.
+fn flowc_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the flowc binary runs")
+}
+
+/// The stderr of a usage error (exit 2, nothing on stdout), with `dir` written `[TMP]` so
+/// that a snapshot does not depend on where temporary files go.
+fn usage_error(out: &Output, dir: &Path) -> String {
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "no output after a usage error");
+    text(&out.stderr).replace(&dir.display().to_string(), "[TMP]")
+}
+
 #[test]
 fn bad_with_is_a_usage_error() {
     let out = flowc(&["compile", SPEC_EXAMPLE, "--with", "retry:times"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("E0601"));
+    let stderr = usage_error(&out, Path::new(env!("CARGO_MANIFEST_DIR")));
+    assert!(stderr.contains("flowc::E0601"), "{stderr}");
+    snapshot("E0601_malformed_with", &stderr);
 }
 
 #[test]
 fn bad_flowc_toml_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
-    let flow = dir.path().join("f.flow");
     std::fs::copy(
         Path::new(env!("CARGO_MANIFEST_DIR")).join(SPEC_EXAMPLE),
-        &flow,
+        dir.path().join("f.flow"),
     )
     .unwrap();
     std::fs::write(dir.path().join("flowc.toml"), "[deploy]\nqueue = \"x\"\n").unwrap();
-    let out = flowc(&["compile", flow.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("E0602"));
+    let out = flowc_in(dir.path(), &["compile", "f.flow"]);
+    let stderr = usage_error(&out, dir.path());
+    assert!(stderr.contains("flowc::E0602"), "{stderr}");
+    snapshot("E0602_bad_flowc_toml", &stderr);
 }
-
 #[test]
 fn explain_known_and_unknown_codes() {
     let out = flowc(&["explain", "flowc::E0601"]);
@@ -289,13 +396,9 @@ fn check_reports_every_file_even_after_an_unreadable_one() {
 #[test]
 fn a_datastore_that_is_not_s3_is_a_usage_error() {
     let out = flowc(&["compile", SPEC_EXAMPLE, "--datastore", "file:///tmp/runs"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("flowc::E0603"),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(out.stdout.is_empty());
+    let stderr = usage_error(&out, Path::new(env!("CARGO_MANIFEST_DIR")));
+    assert!(stderr.contains("flowc::E0603"), "{stderr}");
+    snapshot("E0603_datastore_not_s3", &stderr);
 }
 
 #[test]

@@ -455,3 +455,119 @@ fn braces_and_quotes_in_user_text_stay_literal_in_states_format() {
         }
     }
 }
+
+/// Task requests as (state name, evaluated parameters), in the order they were made.
+type Requests = std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>;
+
+/// Stands in for AWS: records every Task request; S3 PutObject (flowc-SaveParameters)
+/// succeeds, any other resource (the first step's Batch job) fails with `test.Stop`, so the
+/// execution ends at the first step (after its retries).
+struct StopAtFirstStep(Requests);
+
+impl flowc::engine::integrations::Integration for StopAtFirstStep {
+    fn handles(&self, _resource: &str) -> bool {
+        true
+    }
+
+    fn invoke(
+        &self,
+        request: flowc::engine::integrations::TaskRequest,
+    ) -> flowc::engine::integrations::TaskFuture<'_> {
+        let s3 = request.resource.ends_with(":s3:putObject");
+        if let Ok(mut seen) = self.0.lock() {
+            seen.push((request.state, request.parameters));
+        }
+        Box::pin(async move {
+            if s3 {
+                Ok(json!({"ETag": "\"0\""}))
+            } else {
+                Err(flowc::engine::StatesError::new(
+                    "test.Stop",
+                    "first step reached",
+                ))
+            }
+        })
+    }
+}
+
+/// Runs the compiled `fixtures/ok/spec_example.flow` (params `alpha = 0.1`,
+/// `countries = ["us", "ca", "br"]`, required `epochs: int`) on the embedded engine with
+/// `input`; returns the result and the Task requests made.
+fn run_spec_example(input: Value) -> (flowc::engine::exec::ExecutionResult, Vec<(String, Value)>) {
+    use flowc::engine::{clock::ClockMode, definition, exec};
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ok/spec_example.flow");
+    let source = std::fs::read_to_string(&path).expect("the fixture reads");
+    let c = flowc::compile(&source, &CompileOptions::default()).expect("compiles");
+    let sm = definition::parse(&c.definition).expect("the engine accepts the ASL");
+    let requests = Requests::default();
+    let cfg = exec::ExecutionConfig {
+        clock: ClockMode::Virtual,
+        execution_name: "r1".into(),
+        state_machine_name: "CountryModels".into(),
+        integrations: std::sync::Arc::new(vec![Box::new(StopAtFirstStep(requests.clone()))]),
+        ..Default::default()
+    };
+    let result = exec::execute_blocking(&sm, input, &cfg);
+    let seen = requests.lock().map(|r| r.clone()).unwrap_or_default();
+    (result, seen)
+}
+
+#[test]
+fn parameters_as_a_json_string_work_like_the_object_form() {
+    // The console and older tools start executions with `Parameters` as a JSON string.
+    let (by_string, string_requests) = run_spec_example(json!({"Parameters": "{\"epochs\":3}"}));
+    let (by_object, object_requests) = run_spec_example(json!({"Parameters": {"epochs": 3}}));
+    for (result, requests) in [
+        (&by_string, &string_requests),
+        (&by_object, &object_requests),
+    ] {
+        assert_eq!(
+            result.error.as_deref(),
+            Some("test.Stop"),
+            "{:?}",
+            result.to_json()
+        );
+        let mut states: Vec<&str> = requests.iter().map(|(s, _)| s.as_str()).collect();
+        states.dedup(); // `start` is retried: States.TaskFailed matches any task error
+        assert_eq!(states, ["flowc-SaveParameters", "start"]);
+        let body = requests[0].1["Body"].as_str().expect("a JSON text body");
+        let stored: Value = serde_json::from_str(body).expect("the body is JSON");
+        assert_eq!(
+            stored,
+            json!({"alpha": 0.1, "countries": ["us", "ca", "br"], "epochs": 3}),
+            "the given parameter merged over the defaults"
+        );
+    }
+    assert_eq!(
+        string_requests, object_requests,
+        "both forms reach the first step alike"
+    );
+}
+
+#[test]
+fn parameter_errors_are_the_same_in_the_json_string_form() {
+    for (object, error) in [
+        (json!({"alpha": 0.2}), "flowc.MissingParameter"),
+        (json!({"epochs": "3"}), "flowc.InvalidParameter"),
+    ] {
+        let (by_object, object_requests) = run_spec_example(json!({"Parameters": object}));
+        let (by_string, string_requests) =
+            run_spec_example(json!({"Parameters": object.to_string()}));
+        assert_eq!(by_object.error.as_deref(), Some(error), "{object}");
+        assert!(
+            by_object
+                .cause
+                .as_deref()
+                .is_some_and(|c| c.contains("`epochs`")),
+            "{:?}",
+            by_object.cause
+        );
+        assert_eq!(by_string.error, by_object.error, "{object}");
+        assert_eq!(by_string.cause, by_object.cause, "{object}");
+        assert!(
+            object_requests.is_empty() && string_requests.is_empty(),
+            "no task runs"
+        );
+    }
+}

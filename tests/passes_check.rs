@@ -247,14 +247,18 @@ fn param_defaults_by_type() {
     ] {
         assert!(codes(&simple("", good)).is_empty(), "{good}");
     }
-    for bad in [
-        "param a: int = 1.5",
-        "param a: str = 1",
-        "param a: bool = \"true\"",
-        "param a: float = \"1\"",
-        "param a: int = null",
+    for (bad, help) in [
+        ("param a: int = 1.5", "`int` takes integer literals only; declare the parameter `float` to allow fractions"),
+        ("param a: str = 1", "a default of type `str` is a string such as `\"eu\"`; to keep this default, declare the parameter `int`"),
+        ("param a: bool = [true]", "a default of type `bool` is `true` or `false`; to keep this default, declare the parameter `json`"),
+        ("param a: bool = \"true\"", "write the default without quotes: `= true`"),
+        ("param a: float = \"1\"", "write the default without quotes: `= 1`"),
+        ("param a: int = \"x\"", "a default of type `int` is an integer such as `10`; to keep this default, declare the parameter `str`"),
+        ("param a: int = null", "a parameter without `= …` is required; to default to null, declare it `json`"),
     ] {
-        assert_eq!(codes(&simple("", bad)), vec!["E0209"], "{bad}");
+        let d = one(&simple("", bad));
+        assert_eq!(d.code, "E0209", "{bad}");
+        assert_eq!(d.help.as_deref(), Some(help), "{bad}");
     }
 }
 
@@ -290,6 +294,11 @@ fn wrong_argument_type_names_both_types() {
     );
     let d = one(&simple("@environment(vars={\"A\": 1})", ""));
     assert_eq!(d.code, "E0214");
+    let d = one(&simple("@retry(times=-1)", ""));
+    assert_eq!(
+        d.help.as_deref(),
+        Some("`times` is how many more times a failed task runs, from 0 to 10: `@retry(times=3)`")
+    );
 }
 
 #[test]
@@ -658,7 +667,9 @@ fn ranges_are_checked() {
         "@batch(cpu=-1)",
         "@batch(memory=2)",
     ] {
-        assert_eq!(codes(&simple(bad, "")), vec!["E0311"], "{bad}");
+        let d = one(&simple(bad, ""));
+        assert_eq!(d.code, "E0311", "{bad}");
+        assert!(d.help.is_some(), "{bad} has help");
     }
     for good in [
         "@retry(times=0)",

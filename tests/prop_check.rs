@@ -1,7 +1,7 @@
 //! Property tests of the pipeline (`flowc::check`, then `flowc::driver::build`): it never
 //! panics, on any input, and every diagnostic label lies inside the source on character
-//! boundaries (so that miette can render it), and in a file that parses, names and strings sit
-//! at their spans.
+//! boundaries (so that miette can render it), every diagnostic has a help line, and in a file
+//! that parses, names and strings sit at their spans.
 //! Inputs: arbitrary strings, strings over the language's own characters, and the spec example
 //! with random characters inserted and deleted.
 
@@ -43,9 +43,10 @@ const WORDS: &[&str] = &[
     "end",
 ];
 
-/// Asserts the span invariants of every diagnostic of `src`.
+/// Asserts the span invariants of every diagnostic of `src`, and that each has a help line.
 fn assert_spans_valid(src: &str, diags: &[Diagnostic]) -> Result<(), TestCaseError> {
     for d in diags {
+        prop_assert!(d.help.is_some(), "{} ({}) has no help", d.code, d.message);
         for l in &d.labels {
             let s = l.span;
             prop_assert!(

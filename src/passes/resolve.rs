@@ -339,20 +339,10 @@ impl Resolver<'_> {
     /// True when the default `d` of `p` has the declared type (E0209 otherwise).
     fn check_default(&mut self, p: &ast::Param, d: &ast::Literal) -> bool {
         self.check_keys(d, OWN);
-        let ok = matches!(
-            (p.ty.name, &d.kind),
-            (ParamType::Json, _)
-                | (ParamType::Str, LiteralKind::String(_))
-                | (ParamType::Int, LiteralKind::Int(_))
-                | (
-                    ParamType::Float,
-                    LiteralKind::Int(_) | LiteralKind::Float(_)
-                )
-                | (ParamType::Bool, LiteralKind::Bool(_))
-        );
+        let ok = fits(p.ty.name, &d.kind);
         if !ok {
             let ty = p.ty.name.as_str();
-            let mut diag = Diagnostic::error(
+            let diag = Diagnostic::error(
                 "E0209",
                 format!(
                     "default of parameter `{}` is {}, but its type is `{ty}`",
@@ -361,10 +351,8 @@ impl Resolver<'_> {
                 ),
             )
             .with_primary(d.span, format!("{} is not `{ty}`", d.kind_name()))
-            .with_secondary(p.ty.span, "type declared here");
-            if p.ty.name == ParamType::Int && matches!(d.kind, LiteralKind::Float(_)) {
-                diag = diag.with_help("`int` takes integer literals only; declare the parameter `float` to allow fractions");
-            }
+            .with_secondary(p.ty.span, "type declared here")
+            .with_help(default_help(p.ty.name, d));
             self.push(diag);
         }
         ok
@@ -786,5 +774,59 @@ impl Resolver<'_> {
             self.push(d);
         }
         ForeachSource::Param(p.name.clone())
+    }
+}
+
+/// True when a literal of `kind` is a value of parameter type `ty` (an integer literal is
+/// accepted for `float`; spec, "Parameters").
+fn fits(ty: ParamType, kind: &LiteralKind) -> bool {
+    matches!(
+        (ty, kind),
+        (ParamType::Json, _)
+            | (ParamType::Str, LiteralKind::String(_))
+            | (ParamType::Int, LiteralKind::Int(_))
+            | (
+                ParamType::Float,
+                LiteralKind::Int(_) | LiteralKind::Float(_)
+            )
+            | (ParamType::Bool, LiteralKind::Bool(_))
+    )
+}
+
+/// The help of E0209 for a default `d` that is not of type `ty`: the quotes to drop, or what
+/// a default of `ty` looks like and which type fits this default.
+fn default_help(ty: ParamType, d: &ast::Literal) -> String {
+    if let LiteralKind::String(text) = &d.kind {
+        let parsed = serde_json::from_str(text.trim()).map(|v| crate::options::literal(&v));
+        if parsed.is_ok_and(|l| fits(ty, &l.kind)) {
+            return format!("write the default without quotes: `= {}`", text.trim());
+        }
+    }
+    let like = match ty {
+        ParamType::Int => "an integer such as `10`",
+        ParamType::Float => "a number such as `0.5`",
+        ParamType::Bool => "`true` or `false`",
+        ParamType::Str | ParamType::Json => "a string such as `\"eu\"`",
+    };
+    let keep = match d.kind {
+        LiteralKind::String(_) => "str",
+        LiteralKind::Int(_) => "int",
+        LiteralKind::Float(_) => "float",
+        LiteralKind::Bool(_) => "bool",
+        LiteralKind::Null | LiteralKind::List(_) | LiteralKind::Object(_) => "json",
+    };
+    match (ty, &d.kind) {
+        (ParamType::Int, LiteralKind::Float(_)) => {
+            "`int` takes integer literals only; declare the parameter `float` to allow fractions"
+                .to_string()
+        }
+        (_, LiteralKind::Null) => {
+            "a parameter without `= …` is required; to default to null, declare it `json`"
+                .to_string()
+        }
+        _ => format!(
+            "a default of type `{}` is {like}; to keep this default, declare the parameter `{keep}`",
+            ty.as_str()
+        ),
     }
 }

@@ -703,8 +703,8 @@ struct Problem {
     what: &'static str,
     /// The rule and the value, e.g. "between 0 and 10, not 20".
     rule: String,
-    /// Why the bound exists, when it is not obvious.
-    help: Option<&'static str>,
+    /// What the argument is and why the bound exists, with a valid value.
+    help: &'static str,
 }
 
 impl Problem {
@@ -722,17 +722,20 @@ impl Problem {
                 Diagnostic::error("E0311", message).with_primary(self.site.0, "out of range")
             }
         };
-        match self.help {
-            Some(h) => d.with_help(h),
-            None => d,
-        }
+        d.with_help(self.help)
     }
 }
+
+/// Help of a `cpu` out of range.
+const CPU_HELP: &str = "`cpu` is the number of vCPUs the task needs, e.g. `cpu=2`";
+
+/// Help of a `memory` out of range (AWS Batch: a container needs at least 4 MiB).
+const MEM_HELP: &str = "memory is in MiB; AWS Batch needs at least 4 MiB";
 
 /// Pushes every out-of-range value among `d` onto `out`.
 fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
     let mut check =
-        |site: Site, bad: bool, what: &'static str, rule: String, help: Option<&'static str>| {
+        |site: Site, bad: bool, what: &'static str, rule: String, help: &'static str| {
             if bad {
                 out.push(Problem {
                     site,
@@ -750,7 +753,8 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
             v.times > 10,
             "`times` of `@retry`",
             format!("between 0 and 10, not {}", v.times),
-            None,
+            "`times` is how many more times a failed task runs, from 0 (no retries) to 10: \
+             `@retry(times=3)`",
         );
         let backoff_help =
             "ASL `BackoffRate` is at least 1.0: the wait never shrinks between retries";
@@ -759,14 +763,14 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
             v.backoff < 1.0,
             "`backoff` of `@retry`",
             format!("at least 1.0, not {}", v.backoff),
-            Some(backoff_help),
+            backoff_help,
         );
         check(
             at("minutes_between_retries"),
             v.interval.0 > ASL_MAX_SECONDS,
             "`minutes_between_retries` of `@retry`",
             "at most 1,666,666 (99,999,999 seconds)".into(),
-            Some("ASL `IntervalSeconds` is at most 99,999,999"),
+            "ASL `IntervalSeconds` is at most 99,999,999",
         );
         let bad_delay = v
             .max_delay
@@ -776,12 +780,11 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
             bad_delay,
             "`max_delay_seconds` of `@retry`",
             "between 1 and 31,622,400".into(),
-            Some("ASL `MaxDelaySeconds` is more than 0 and less than 31,622,401"),
+            "ASL `MaxDelaySeconds` is more than 0 and less than 31,622,401",
         );
     }
     if let Some(t) = &d.timeout {
-        let help =
-            Some("give `seconds`, `minutes` or `hours` (they add up), e.g. `@timeout(hours=2)`");
+        let help = "give `seconds`, `minutes` or `hours` (they add up), e.g. `@timeout(hours=2)`";
         check(
             (t.span, t.origin),
             t.value.total.0 == 0,
@@ -794,7 +797,7 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
             t.value.total.0 > ASL_MAX_SECONDS,
             "the total of `@timeout`",
             "at most 99,999,999 seconds (about 3 years)".into(),
-            Some("ASL `TimeoutSeconds` is at most 99,999,999"),
+            "ASL `TimeoutSeconds` is at most 99,999,999",
         );
     }
     if let Some(r) = &d.resources {
@@ -805,15 +808,14 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
             v.cpu <= 0.0,
             "`cpu` of `@resources`",
             format!("more than 0, not {}", v.cpu),
-            None,
+            CPU_HELP,
         );
-        let mem_help = Some("memory is in MiB; AWS Batch needs at least 4 MiB");
         check(
             at("memory"),
             v.memory.0 < 4,
             "`memory` of `@resources`",
             format!("at least 4 MiB, not {}", v.memory.0),
-            mem_help,
+            MEM_HELP,
         );
         let zero_shm = v.shared_memory.is_some_and(|m| m.0 == 0);
         check(
@@ -821,7 +823,8 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
             zero_shm,
             "`shared_memory` of `@resources`",
             "more than 0 MiB".into(),
-            None,
+            "`shared_memory` is the size of `/dev/shm` in MiB; leave it out to keep the \
+             container's default",
         );
     }
     if let Some(b) = &d.batch {
@@ -833,27 +836,24 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
                 cpu <= 0.0,
                 "`cpu` of `@batch`",
                 format!("more than 0, not {cpu}"),
-                None,
+                CPU_HELP,
             );
         }
         if let Some(mem) = v.memory {
-            let mem_help = Some("memory is in MiB; AWS Batch needs at least 4 MiB");
             check(
                 at("memory"),
                 mem.0 < 4,
                 "`memory` of `@batch`",
                 format!("at least 4 MiB, not {}", mem.0),
-                mem_help,
+                MEM_HELP,
             );
         }
     }
     if let Some(f) = &d.foreach {
         let v = &f.value;
         let at = |arg: &str| (f.arg_span(arg), f.origin);
-        let conc_help = Some(
-            "ASL reads `MaxConcurrency: 0` as unlimited; write a bound, or leave it out to use \
-             `--max-workers` (100 by default)",
-        );
+        let conc_help = "ASL reads `MaxConcurrency: 0` as unlimited; write a bound, or leave it \
+                         out to use `--max-workers` (100 by default)";
         check(
             at("max_concurrency"),
             v.max_concurrency == Some(0),
@@ -861,7 +861,7 @@ fn range_problems(d: &ir::StepDecorators, out: &mut Vec<Problem>) {
             "at least 1".into(),
             conc_help,
         );
-        let items_help = Some("`max_items` is the declared upper bound of the number of items");
+        let items_help = "`max_items` is the declared upper bound of the number of items";
         check(
             at("max_items"),
             v.max_items == Some(0),

@@ -133,7 +133,9 @@ pub fn parse(source: &str) -> Result<ast::File, Vec<Diagnostic>> {
     if diags.is_empty() {
         let end = Span::new(source.len(), source.len());
         diags.push(
-            Diagnostic::error("E0101", "expected a flow").with_primary(end, "expected a flow"),
+            Diagnostic::error("E0101", "expected a flow")
+                .with_primary(end, "expected a flow")
+                .with_help(errors::FLOW),
         );
     }
     crate::diagnostics::sort(&mut diags);

@@ -448,12 +448,14 @@ impl Resolver<'_> {
                 arg.value.span,
                 format!("expected {}", ty.describe()),
             );
-            self.push(match unquoted(&arg.value, ty) {
-                Some(text) => {
-                    d.with_help(format!("write the value without quotes: `{name}={text}`"))
+            let help = match unquoted(&arg.value, ty) {
+                Some(text) => format!("write the value without quotes: `{name}={text}`"),
+                None => {
+                    let (meaning, example) = argument_help(spec.name, name);
+                    format!("`{name}` is {meaning}: `@{}({name}={example})`", spec.name)
                 }
-                None => d,
-            });
+            };
+            self.push(d.with_help(help));
             return false;
         }
         self.check_keys(&arg.value, site);
@@ -841,6 +843,69 @@ fn unquoted(lit: &ast::Literal, ty: Ty) -> Option<String> {
     ty.accepts(&fits).then(|| text.trim().to_string())
 }
 
+/// What argument `arg` of decorator `decorator` means and a valid value of it (JSON text),
+/// for the help of E0214; the spec's "Decorators" table. Falls back to a generic wording for
+/// a pair not in [`SPECS`].
+fn argument_help(decorator: &str, arg: &str) -> (&'static str, &'static str) {
+    match (decorator, arg) {
+        ("retry", "times") => ("how many more times a failed task runs, from 0 to 10", "3"),
+        ("retry", "minutes_between_retries") => {
+            ("the wait before the first retry, in minutes", "2")
+        }
+        ("retry", "backoff") => (
+            "the factor the wait grows by after each retry, at least 1.0",
+            "2.0",
+        ),
+        ("retry", "max_delay_seconds") => ("the longest wait between retries, in seconds", "600"),
+        ("retry", "jitter") => ("whether the waits are randomised (full jitter)", "true"),
+        ("catch", "var") => ("the artifact that stores the failure", "\"train_error\""),
+        ("timeout", "seconds") => (
+            "a whole number of seconds, added to `minutes` and `hours`",
+            "30",
+        ),
+        ("timeout", "minutes") => (
+            "a whole number of minutes, added to `seconds` and `hours`",
+            "10",
+        ),
+        ("timeout", "hours") => (
+            "a whole number of hours, added to `seconds` and `minutes`",
+            "2",
+        ),
+        (_, "cpu") => ("the number of vCPUs the task needs", "2"),
+        (_, "memory") => ("the memory the task needs, in MiB", "16384"),
+        (_, "gpu") => ("the number of GPUs the task needs", "1"),
+        ("resources", "shared_memory") => ("the size of `/dev/shm`, in MiB", "1024"),
+        ("batch", "image") => ("the container image", "\"python:3.12\""),
+        ("batch", "queue") => ("the AWS Batch job queue", "\"gpu-queue\""),
+        ("batch", "iam_role") => (
+            "the IAM role the job runs as",
+            "\"arn:aws:iam::123456789012:role/task\"",
+        ),
+        ("environment", "vars") => (
+            "an object of variable names to string values",
+            "{\"LOG_LEVEL\": \"debug\"}",
+        ),
+        ("foreach", "max_concurrency") => ("the most body tasks running at once, at least 1", "10"),
+        ("foreach", "max_items") => ("the declared upper bound of the number of items", "1000"),
+        ("foreach", "mode") => (
+            "the Map kind: \"auto\", \"inline\" or \"distributed\"",
+            "\"distributed\"",
+        ),
+        ("schedule", "cron") => ("an AWS cron expression with 6 fields", "\"0 10 * * ? *\""),
+        ("schedule", "rate") => ("an EventBridge rate", "\"1 hour\""),
+        ("schedule", "hourly") => ("`true` to run at the start of every hour", "true"),
+        ("schedule", "daily") => ("`true` to run every day at midnight", "true"),
+        ("schedule", "weekly") => ("`true` to run every Sunday at midnight", "true"),
+        ("schedule", "timezone") => ("an IANA time zone name", "\"Europe/Paris\""),
+        ("trigger", "event") => (
+            "an EventBridge event pattern, an object of the event fields to match",
+            "{\"source\": [\"aws.s3\"], \"detail-type\": [\"Object Created\"]}",
+        ),
+        ("project", "name") => ("the prefix of every deployed resource name", "\"ranking\""),
+        _ => ("an argument of this decorator", "…"),
+    }
+}
+
 /// `a`, `b` and `c` with backquotes.
 pub(super) fn quote_list(items: &[&str]) -> String {
     let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
@@ -854,6 +919,27 @@ pub(super) fn quote_list(items: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_argument_has_help_with_a_valid_example() {
+        for spec in SPECS {
+            for &(arg, ty) in spec.args {
+                let (meaning, example) = argument_help(spec.name, arg);
+                let value: serde_json::Value = serde_json::from_str(example)
+                    .unwrap_or_else(|e| panic!("@{}({arg}): {example}: {e}", spec.name));
+                assert!(
+                    ty.accepts(&crate::options::literal(&value)),
+                    "@{}({arg}={example}) has the wrong type",
+                    spec.name
+                );
+                assert_ne!(
+                    meaning, "an argument of this decorator",
+                    "@{}({arg})",
+                    spec.name
+                );
+            }
+        }
+    }
 
     #[test]
     fn minutes_round_up_to_whole_seconds() {

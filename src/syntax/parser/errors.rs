@@ -42,17 +42,79 @@ pub(super) fn from_pest(source: &str, err: &Error<Rule>) -> Diagnostic {
             format!("expected {expected}"),
         )
     };
-    let diagnostic = Diagnostic::error("E0101", message).with_primary(span, label);
     let before = source.get(..span.start).unwrap_or("");
-    match hint(
-        &rules,
-        source.get(span.start..span.end).unwrap_or(""),
-        before,
-    ) {
-        Some(help) => diagnostic.with_help(help),
-        None => diagnostic,
-    }
+    let found = source.get(span.start..span.end).unwrap_or("");
+    let help = hint(&rules, found, before).unwrap_or_else(|| grammar_help(&rules, before));
+    Diagnostic::error("E0101", message)
+        .with_primary(span, label)
+        .with_help(help)
 }
+
+/// The form the grammar (`grammar/flow.pest`) expects where `expected` rules were wanted, with
+/// a tiny example: the help of an E0101 that no [`hint`] for a common slip explains. The
+/// most specific construct among `expected` wins; `before` (the source before the error)
+/// tells an object entry's `:` from a parameter's.
+fn grammar_help(expected: &[Rule], before: &str) -> String {
+    let wants = |rules: &[Rule]| rules.iter().any(|r| expected.contains(r));
+    let after_string = before.trim_end().ends_with('"');
+    let form = if wants(&[Rule::arrow, Rule::case, Rule::case_value]) {
+        "a switch case is written `\"value\" => step`: `next switch mode { \"fast\" => train, \"full\" => end }`"
+    } else if wants(&[Rule::colon]) && after_string {
+        OBJECT
+    } else if wants(&[Rule::param_name, Rule::colon, Rule::type_name, Rule::help]) {
+        "a parameter is written `param NAME: TYPE [= DEFAULT] [\"help\"]`: `param epochs: int = 10 \"passes over the data\"`"
+    } else if wants(&[Rule::arg, Rule::arg_name, Rule::eq, Rule::rparen]) {
+        "decorator arguments are written `name=value`, separated by commas: `@retry(times=3, backoff=2.0)`"
+    } else if wants(&[Rule::decorator_name]) {
+        "a decorator is written `@name` or `@name(argument=value, …)`: `@retry(times=3)`"
+    } else if wants(&[Rule::decorator, Rule::at]) && !wants(&[Rule::step, Rule::kw_flow]) {
+        "`with` applies a decorator to every step: `with @retry(times=2)`"
+    } else if wants(&[Rule::artifact_name]) {
+        "`foreach` and `switch` name a parameter or artifact: `next body foreach items`, `next switch mode { \"a\" => a }`"
+    } else if wants(&[Rule::entry]) {
+        OBJECT
+    } else if wants(&[Rule::literal, Rule::list, Rule::object, Rule::number]) {
+        "a value is written as in JSON: `\"text\"`, `3`, `0.5`, `true`, `null`, `[1, 2]` or `{\"key\": 1}`"
+    } else if wants(&[Rule::rbracket]) {
+        "list items are separated by commas and the list ends with `]`: `[\"us\", \"ca\"]`"
+    } else if wants(&[Rule::string, Rule::string_list]) {
+        "a command is a string or a list of strings: `run \"python train.py\"`, `run [\"python\", \"train.py\"]`"
+    } else if wants(&[
+        Rule::target,
+        Rule::next_targets,
+        Rule::next_switch,
+        Rule::kw_foreach,
+    ]) {
+        "`next` names what follows: `next train`, a split `next a, b`, a foreach `next body foreach items` or a switch `next switch mode { \"x\" => a }`"
+    } else if wants(&[
+        Rule::step_name,
+        Rule::run_stmt,
+        Rule::kw_run,
+        Rule::next_stmt,
+        Rule::kw_next,
+    ]) {
+        "a step is written `step NAME { run \"command\" next … }`; a step without `next` ends the flow: `step end { run \"echo done\" }`"
+    } else if wants(&[Rule::param, Rule::with, Rule::step, Rule::kw_step]) {
+        "a flow holds `param`, `with` and `step` declarations: `flow Train { param epochs: int = 10  step start { run \"python train.py\" } }`"
+    } else if wants(&[Rule::EOI]) {
+        "a file holds one flow; nothing may follow its closing `}`"
+    } else if wants(&[Rule::lbrace]) {
+        "a block opens with `{`: `flow Name { … }`, `step name { … }`, `next switch mode { … }`"
+    } else if wants(&[Rule::comma, Rule::rbrace]) {
+        "items in braces are separated by commas, and every `{` needs a matching `}`"
+    } else {
+        FLOW
+    };
+    form.to_string()
+}
+
+/// The form of an object literal.
+const OBJECT: &str =
+    "an object is written `{\"key\": value, …}` with string keys: `{\"region\": \"eu\", \"retries\": 2}`";
+
+/// The form of a whole flow file.
+pub(super) const FLOW: &str =
+    "a file holds one flow: `flow Name { step start { run \"python main.py\" } }`, optionally preceded by flow decorators such as `@schedule(daily=true)`";
 
 /// Help for common slips (habits from Python, YAML or other languages), given the expected
 /// rules, the text of the token found and the source before it.

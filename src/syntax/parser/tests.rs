@@ -420,13 +420,44 @@ fn e0101_hints_for_common_slips() {
         let diags = parse(&src).expect_err(&src);
         assert_eq!(diags[0].help.as_deref(), Some(help), "{src}");
     }
-    assert_eq!(
-        parse("flow F { step s { run \"a\" nxt } }")
-            .expect_err("bad")
-            .first()
-            .and_then(|d| d.help.clone()),
-        None
+}
+
+#[test]
+fn e0101_without_a_slip_gives_the_expected_form() {
+    let help = |src: &str| {
+        let diags = parse(src).expect_err(src);
+        diags[0].help.clone().unwrap_or_default()
+    };
+    let starts = |src: &str, form: &str| {
+        let h = help(src);
+        assert!(h.starts_with(form), "{src}: {h}");
+    };
+    starts(
+        &wrap_step("next switch m { \"a\" -> end }"),
+        "a switch case is written",
     );
+    starts("flow F { step s { run \"a\" nxt } }", "a step is written");
+    starts("flow F { param x int }", "a parameter is written");
+    starts("@d(x={\"a\" 1})\nflow F {}", "an object is written");
+    starts(
+        "@retry(times 2)\nflow F {}",
+        "decorator arguments are written",
+    );
+    starts("@1\nflow F {}", "a decorator is written");
+    starts("flow F {\n with 3\n}", "`with` applies a decorator");
+    starts(
+        &wrap_step("next a foreach 3"),
+        "`foreach` and `switch` name",
+    );
+    starts("@d(x=[1 2])\nflow F {}", "list items are separated");
+    starts(&wrap_step("next 3"), "`next` names what follows");
+    starts(
+        "flow F { stp s {} }",
+        "a flow holds `param`, `with` and `step`",
+    );
+    starts("flow F {} flow G {}", "a file holds one flow;");
+    starts("flow F step", "a block opens with `{`");
+    starts("", "a file holds one flow:");
 }
 
 #[test]
