@@ -38,6 +38,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, OnceLock};
+
+mod blocking;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
@@ -313,7 +315,7 @@ impl Job {
     /// Runs the job to its end, retrying per `RetryStrategy.Attempts`: the job description
     /// when an attempt exits with code 0, `States.TaskFailed` with the FAILED job description
     /// as cause otherwise.
-    async fn run(mut self, opts: &BatchOptions) -> Result<Value, StatesError> {
+    async fn run(mut self, opts: &Arc<BatchOptions>) -> Result<Value, StatesError> {
         if let Some(hook) = &opts.hook {
             if let Err(reason) = hook.prepare(&mut self.spec) {
                 return Err(self.start_failure(reason));
@@ -347,35 +349,39 @@ impl Job {
     }
 
     /// Runs attempt `n` (1-based): the job's command, or what the hook runs in its place.
-    async fn run_attempt(&self, opts: &BatchOptions, n: u32) -> Result<ProcessOutcome, String> {
+    /// With a hook, the hook's start, a wrapped process and the hook's end run on one
+    /// blocking thread (see [`blocking`]).
+    async fn run_attempt(
+        &self,
+        opts: &Arc<BatchOptions>,
+        n: u32,
+    ) -> Result<ProcessOutcome, String> {
         let batch_env = self.attempt_env(n);
         let Some(hook) = opts.hook.clone() else {
             return run_process(&self.spec, &self.launch(), opts, &batch_env, self.timeout).await;
         };
-        let spec = self.spec.clone();
-        let start = tokio::task::spawn_blocking(move || hook.start_attempt(&spec, n))
-            .await
-            .map_err(|e| format!("the runtime failed before the attempt: {e}"))?;
-        match start {
-            AttemptStart::Spawn => {
-                run_process(&self.spec, &self.launch(), opts, &batch_env, self.timeout).await
+        let cancel = Arc::new(blocking::Cancel::default());
+        let on_drop = blocking::CancelOnDrop(Some(cancel.clone()));
+        let (spec, env, timeout, o) = (
+            self.spec.clone(),
+            batch_env.clone(),
+            self.timeout,
+            opts.clone(),
+        );
+        let ran = tokio::task::spawn_blocking(move || {
+            blocking::attempt(hook.as_ref(), &spec, n, &o, (&env, timeout), &cancel)
+        })
+        .await
+        .map_err(|e| format!("the runtime failed during the attempt: {e}"));
+        on_drop.disarm();
+        match ran? {
+            blocking::Ran::Finished(outcome) => outcome,
+            blocking::Ran::Cancelled => Err("the attempt was cancelled".into()),
+            blocking::Ran::NotWrapped(AttemptStart::Ended { code, stderr }) => {
+                Ok(ended_early(&self.spec, opts, code, stderr))
             }
-            AttemptStart::Ended { code, stderr } => Ok(ended_early(&self.spec, opts, code, stderr)),
-            AttemptStart::Wrapped(wrapper) => {
-                let launch = wrapper.launch().clone();
-                let mut o =
-                    run_process(&self.spec, &launch, opts, &batch_env, self.timeout).await?;
-                let (code, timed_out) = (o.code, o.timed_out);
-                let (code, lines) =
-                    tokio::task::spawn_blocking(move || wrapper.finish(code, timed_out))
-                        .await
-                        .map_err(|e| format!("the runtime failed after the attempt: {e}"))?;
-                o.code = code;
-                for line in lines {
-                    emit(&opts.sink, &self.spec.job_name, Stream::Stderr, &line);
-                    push_tail(&mut o.tail, clip(line), opts.stderr_tail_lines);
-                }
-                Ok(o)
+            blocking::Ran::NotWrapped(_) => {
+                run_process(&self.spec, &self.launch(), opts, &batch_env, self.timeout).await
             }
         }
     }
@@ -830,17 +836,18 @@ fn is_executable(f: &Path) -> bool {
     std::fs::metadata(f).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// Spawns `program` (argv[0] `arg0`) with `args` as the process of `launch` (see
-/// [`run_process`]).
-fn spawn(
+/// The command that runs `program` (argv[0] `arg0`) with `args` as the process of `launch`
+/// (see [`run_process`]), in a process group of its own.
+fn command(
     (program, arg0): (&Path, &str),
     args: &[String],
     spec: &JobSpec,
     launch: &Launch,
     opts: &BatchOptions,
     batch_env: &[(String, String)],
-) -> std::io::Result<tokio::process::Child> {
-    let mut cmd = tokio::process::Command::new(program);
+) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(program);
     // argv[0] stays the name the job gave, as when the system searches PATH.
     cmd.arg0(arg0)
         .args(args)
@@ -855,8 +862,22 @@ fn spawn(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
+        .process_group(0);
+    cmd
+}
+
+/// Spawns [`command`] as a tokio child, killed when dropped.
+fn spawn(
+    program: (&Path, &str),
+    args: &[String],
+    spec: &JobSpec,
+    launch: &Launch,
+    opts: &BatchOptions,
+    batch_env: &[(String, String)],
+) -> std::io::Result<tokio::process::Child> {
+    let mut cmd =
+        tokio::process::Command::from(command(program, args, spec, launch, opts, batch_env));
+    cmd.kill_on_drop(true);
     cmd.spawn()
 }
 
