@@ -424,6 +424,9 @@ fn config(
             in_process: (!opts.task_process).then(|| InProcess {
                 flow: Arc::new(flow.clone()),
                 s3_root: s3_root.to_path_buf(),
+                // The bucket is a symbolic link: resolved once here, not by every file
+                // operation of every task.
+                datastore_dir: std::fs::canonicalize(s3_root.join(LOCAL_BUCKET)).ok(),
                 code_dir: code_dir.to_path_buf(),
                 cache: Arc::default(),
                 scratch: Arc::default(),

@@ -18,7 +18,7 @@ use crate::engine::integrations::{Integration, TaskFuture, TaskRequest};
 use crate::engine::StatesError;
 use crate::ir;
 use crate::runtime::datastore::{Datastore, IndexPath, ObjectCache, TaskAddr};
-use crate::runtime::store::StoreSpec;
+use crate::runtime::store::{ObjectStore, StoreSpec};
 use crate::runtime::task;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -67,12 +67,32 @@ pub struct InProcess {
     /// The folder `s3://BUCKET/PREFIX` datastore URLs map to (as `FLOWC_S3_ROOT` does for a
     /// child `flowc task`).
     pub s3_root: PathBuf,
+    /// The folder the run's own bucket ([`super::LOCAL_BUCKET`]) maps to, with symbolic
+    /// links resolved; `None`: through `s3_root`.
+    pub datastore_dir: Option<PathBuf>,
     /// The code directory (working directory of every command).
     pub code_dir: PathBuf,
     /// Objects read by the run's tasks so far.
     pub cache: Arc<ObjectCache>,
     /// Scratch folders of finished tasks, for the next ones.
     pub scratch: Arc<task::ScratchPool>,
+}
+
+impl InProcess {
+    /// The store of a task's `--datastore`: S3 URLs map under `s3_root`, the run's own bucket
+    /// straight to `datastore_dir`.
+    fn open_store(&self, spec: StoreSpec) -> Result<Box<dyn ObjectStore>, String> {
+        match (&spec, &self.datastore_dir) {
+            (StoreSpec::S3 { bucket, prefix }, Some(dir)) if bucket == super::LOCAL_BUCKET => {
+                let dir = prefix
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .fold(dir.clone(), |d, seg| d.join(seg));
+                StoreSpec::Local(dir).open(None)
+            }
+            _ => spec.open(Some(&self.s3_root)),
+        }
+    }
 }
 
 impl BatchHook for TaskHook {
@@ -103,11 +123,10 @@ impl BatchHook for TaskHook {
             code: e.exit_code(),
             stderr: vec![format!("error: {what}: {e}")],
         };
-        let store =
-            match StoreSpec::parse(&args.datastore).and_then(|spec| spec.open(Some(&ip.s3_root))) {
-                Ok(s) => s,
-                Err(e) => return ended(crate::runtime::TaskError::Usage(e)),
-            };
+        let store = match StoreSpec::parse(&args.datastore).and_then(|spec| ip.open_store(spec)) {
+            Ok(s) => s,
+            Err(e) => return ended(crate::runtime::TaskError::Usage(e)),
+        };
         let req = task::TaskRequest {
             flow: ip.flow.name.clone(),
             step: args.step.clone(),
