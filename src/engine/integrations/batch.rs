@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 mod blocking;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// `Resource` of a Batch job Step Functions waits for.
 pub const SUBMIT_JOB_SYNC: &str = "arn:aws:states:::batch:submitJob.sync";
@@ -686,6 +686,35 @@ fn push_tail(tail: &mut VecDeque<String>, line: String, keep: usize) {
     tail.push_back(line);
 }
 
+/// Starts the process of `launch` with `spawn(file, argv0, args)`, `file` being its program
+/// as found on the `PATH` it gets (cached per run, see [`resolve_program`]); when that file is
+/// gone, the system searches `PATH` again. `Err`: an empty command, or why it cannot run.
+fn start<T>(
+    spec: &JobSpec,
+    launch: &Launch,
+    opts: &BatchOptions,
+    batch_env: &[(String, String)],
+    spawn: impl Fn(&Path, &str, &[String]) -> std::io::Result<T>,
+) -> Result<T, String> {
+    let Some((program, args)) = launch.argv.split_first() else {
+        return Err("the command is empty".into());
+    };
+    let path_var = effective_path(spec, launch, opts, batch_env);
+    let resolved = path_var
+        .as_deref()
+        .and_then(|p| resolve_program(program, p));
+    match spawn(
+        resolved.as_deref().unwrap_or(Path::new(program)),
+        program,
+        args,
+    ) {
+        // The cached file is gone: let the system search PATH again.
+        Err(_) if resolved.is_some() => spawn(Path::new(program), program, args),
+        other => other,
+    }
+    .map_err(|e| format!("cannot run {:?} in {}: {e}", program, launch.cwd.display()))
+}
+
 /// Spawns `launch` for job `spec` in a new process group (with `batch_env`, the variables
 /// AWS Batch sets), streams its output, waits for it or for `timeout` seconds (then kills
 /// the group). `Err` when the process could not be spawned.
@@ -696,33 +725,9 @@ async fn run_process(
     batch_env: &[(String, String)],
     timeout: Option<u64>,
 ) -> Result<ProcessOutcome, String> {
-    let Some((program, args)) = launch.argv.split_first() else {
-        return Err("the command is empty".into());
-    };
-    let path_var = effective_path(spec, launch, opts, batch_env);
-    let resolved = path_var
-        .as_deref()
-        .and_then(|p| resolve_program(program, p));
-    let mut child = match spawn(
-        (resolved.as_deref().unwrap_or(Path::new(program)), program),
-        args,
-        spec,
-        launch,
-        opts,
-        batch_env,
-    ) {
-        // The cached file is gone: let the system search PATH again.
-        Err(_) if resolved.is_some() => spawn(
-            (Path::new(program), program),
-            args,
-            spec,
-            launch,
-            opts,
-            batch_env,
-        ),
-        other => other,
-    }
-    .map_err(|e| format!("cannot run {:?} in {}: {e}", program, launch.cwd.display()))?;
+    let mut child = start(spec, launch, opts, batch_env, |file, program, args| {
+        spawn((file, program), args, spec, launch, opts, batch_env)
+    })?;
     let mut guard = GroupGuard(child.id().map(|p| p as i32));
     let (out_log, err_log) = match &launch.logs {
         Some((o, e)) => (Some(o.clone()), Some(e.clone())),
@@ -763,7 +768,7 @@ async fn run_process(
         Some(h) => h.await.unwrap_or_default(),
         None => VecDeque::new(),
     };
-    let status = status.map_err(|e| format!("waiting for {program:?} failed: {e}"))?;
+    let status = status.map_err(|e| format!("waiting for {:?} failed: {e}", launch.argv[0]))?;
     Ok(ProcessOutcome {
         code: exit_code(status),
         tail,
@@ -889,40 +894,97 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
         .unwrap_or(-1)
 }
 
-/// Reads `stream` line by line into the sink (and, byte for byte, into the file `log`),
-/// keeping the last `keep` lines. A log file that cannot be written is skipped: the output
-/// still reaches the sink.
+/// Reads `stream` into an [`OutputLines`] until its end; returns the kept tail.
 fn pump<R: AsyncRead + Unpin + Send + 'static>(
-    stream: R,
+    mut stream: R,
     which: Stream,
     spec: &JobSpec,
     opts: &BatchOptions,
     keep: usize,
     log: Option<PathBuf>,
 ) -> tokio::task::JoinHandle<VecDeque<String>> {
-    let sink = opts.sink.clone();
-    let name = spec.job_name.clone();
+    let mut lines = OutputLines::new(which, log.as_deref(), keep, opts, &spec.job_name);
     tokio::spawn(async move {
-        let mut file = log.and_then(|p| std::fs::File::create(p).ok());
-        // Bytes, not `lines()`: invalid UTF-8 must not stop the reading (later lines would be
-        // lost and the job would get SIGPIPE).
-        let mut reader = BufReader::new(stream);
-        let mut buf = Vec::new();
-        let mut tail = VecDeque::new();
-        while matches!(reader.read_until(b'\n', &mut buf).await, Ok(n) if n > 0) {
-            if let Some(f) = file.as_mut() {
-                if f.write_all(&buf).is_err() {
-                    file = None;
-                }
+        let mut buf = vec![0u8; 8192];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => lines.feed(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
             }
-            let line = String::from_utf8_lossy(&buf);
-            let line = line.trim_end_matches(['\n', '\r']).to_string();
-            buf.clear();
-            emit(&sink, &name, which, &line);
-            push_tail(&mut tail, clip(line), keep);
         }
-        tail
+        lines.end()
     })
+}
+
+/// One output stream of a job, split into lines as its bytes arrive: each line goes to the
+/// sink, the bytes to the log file, the last `keep` lines (clipped) to the tail. Bytes, not
+/// text: invalid UTF-8 is replaced in the line and must not stop the reading (later lines
+/// would be lost and the job would get `SIGPIPE`).
+struct OutputLines {
+    which: Stream,
+    sink: OutputSink,
+    job: String,
+    /// `None` when it cannot be created or written: the output still reaches the sink.
+    log: Option<std::fs::File>,
+    partial: Vec<u8>,
+    tail: VecDeque<String>,
+    keep: usize,
+}
+
+impl OutputLines {
+    fn new(
+        which: Stream,
+        log: Option<&Path>,
+        keep: usize,
+        opts: &BatchOptions,
+        job: &str,
+    ) -> OutputLines {
+        OutputLines {
+            which,
+            sink: opts.sink.clone(),
+            job: job.to_string(),
+            log: log.and_then(|p| std::fs::File::create(p).ok()),
+            partial: Vec::new(),
+            tail: VecDeque::new(),
+            keep,
+        }
+    }
+
+    /// Takes the next bytes of the stream.
+    fn feed(&mut self, bytes: &[u8]) {
+        if let Some(log) = self.log.as_mut() {
+            if log.write_all(bytes).is_err() {
+                self.log = None;
+            }
+        }
+        let mut pending = std::mem::take(&mut self.partial);
+        pending.extend_from_slice(bytes);
+        let mut start = 0;
+        while let Some(i) = pending[start..].iter().position(|&b| b == b'\n') {
+            self.line(&pending[start..start + i]);
+            start += i + 1;
+        }
+        pending.drain(..start);
+        self.partial = pending;
+    }
+
+    /// The end of the stream: the last line, even without its newline, then the tail.
+    fn end(mut self) -> VecDeque<String> {
+        if !self.partial.is_empty() {
+            let last = std::mem::take(&mut self.partial);
+            self.line(&last);
+        }
+        self.tail
+    }
+
+    fn line(&mut self, raw: &[u8]) {
+        let line = String::from_utf8_lossy(raw);
+        let line = line.trim_end_matches(['\n', '\r']);
+        emit(&self.sink, &self.job, self.which, line);
+        push_tail(&mut self.tail, clip(line.to_string()), self.keep);
+    }
 }
 
 /// Most characters of one stderr line kept for the failure cause.

@@ -13,13 +13,11 @@
 //! calling the hook's `finish` (the [`AttemptHook`] contract).
 
 use super::{
-    clip, command, effective_path, emit, exit_code, push_tail, resolve_program, AttemptHook,
-    AttemptStart, BatchHook, BatchOptions, GroupGuard, JobSpec, Launch, ProcessOutcome, Stream,
+    clip, command, emit, exit_code, push_tail, start, AttemptHook, AttemptStart, BatchHook,
+    BatchOptions, GroupGuard, JobSpec, Launch, OutputLines, ProcessOutcome, Stream,
 };
-use std::collections::VecDeque;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -150,20 +148,9 @@ fn run(
     (batch_env, timeout): (&[(String, String)], Option<u64>),
     cancel: &Cancel,
 ) -> Result<ProcessOutcome, String> {
-    let Some((program, args)) = launch.argv.split_first() else {
-        return Err("the command is empty".into());
-    };
-    let path_var = effective_path(spec, launch, opts, batch_env);
-    let resolved = path_var
-        .as_deref()
-        .and_then(|p| resolve_program(program, p));
-    let spawn = |file: &Path| command((file, program), args, spec, launch, opts, batch_env).spawn();
-    let mut child = match spawn(resolved.as_deref().unwrap_or(Path::new(program))) {
-        // The cached file is gone: let the system search PATH again.
-        Err(_) if resolved.is_some() => spawn(Path::new(program)),
-        other => other,
-    }
-    .map_err(|e| format!("cannot run {:?} in {}: {e}", program, launch.cwd.display()))?;
+    let mut child = start(spec, launch, opts, batch_env, |file, program, args| {
+        command((file, program), args, spec, launch, opts, batch_env).spawn()
+    })?;
     let pid = child.id() as i32;
     let mut guard = GroupGuard(Some(pid));
     if !cancel.started(pid) {
@@ -175,9 +162,16 @@ fn run(
     };
     let stdout = child.stdout.take().map(OwnedFd::from);
     let stderr = child.stderr.take().map(OwnedFd::from);
+    let job = spec.job_name.as_str();
     let mut streams = [
-        Lines::new(stdout, Stream::Stdout, out_log, 0),
-        Lines::new(stderr, Stream::Stderr, err_log, opts.stderr_tail_lines),
+        Lines::new(
+            stdout,
+            OutputLines::new(Stream::Stdout, out_log, 0, opts, job),
+        ),
+        Lines::new(
+            stderr,
+            OutputLines::new(Stream::Stderr, err_log, opts.stderr_tail_lines, opts, job),
+        ),
     ];
     let deadline = timeout.map(|t| Instant::now() + Duration::from_secs(t));
     let pidfd = pidfd_open(pid);
@@ -210,31 +204,20 @@ fn run(
             }
         }
         let exit_fd = pidfd.as_ref().filter(|_| status.is_none());
-        poll_once(
-            &mut streams,
-            exit_fd.map(AsRawFd::as_raw_fd),
-            wait,
-            &spec.job_name,
-            opts,
-        );
+        poll_once(&mut streams, exit_fd.map(AsRawFd::as_raw_fd), wait);
     }
-    let [_, stderr] = streams;
+    let [stdout, stderr] = streams;
+    stdout.out.end();
     Ok(ProcessOutcome {
         code: status.map_or(-1, exit_code),
-        tail: stderr.tail,
+        tail: stderr.out.end(),
         timed_out,
     })
 }
 
 /// One `poll(2)` over the open streams (and `exit_fd`, the child's pidfd) for at most
 /// `wait` (`None`: until one is ready); reads what is ready.
-fn poll_once(
-    streams: &mut [Lines; 2],
-    exit_fd: Option<RawFd>,
-    wait: Option<Duration>,
-    job: &str,
-    opts: &BatchOptions,
-) {
+fn poll_once(streams: &mut [Lines; 2], exit_fd: Option<RawFd>, wait: Option<Duration>) {
     let mut fds: Vec<libc::pollfd> = streams
         .iter()
         .filter_map(|l| l.file.as_ref().map(AsRawFd::as_raw_fd))
@@ -256,7 +239,7 @@ fn poll_once(
             continue;
         };
         if fds.iter().any(|p| p.fd == fd && p.revents != 0) {
-            lines.read(job, opts);
+            lines.read();
         }
     }
 }
@@ -269,29 +252,18 @@ fn pidfd_open(pid: i32) -> Option<OwnedFd> {
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
-/// One output stream of the process, split into lines as it is read: each line goes to
-/// the sink, the bytes to the log file, the last `keep` lines to the tail.
+/// One output pipe of the process and the lines read from it.
 struct Lines {
     /// The pipe; `None` once it reached its end.
     file: Option<std::fs::File>,
-    which: Stream,
-    log: Option<std::fs::File>,
-    partial: Vec<u8>,
-    tail: VecDeque<String>,
-    keep: usize,
+    out: OutputLines,
 }
 
 impl Lines {
-    fn new(fd: Option<OwnedFd>, which: Stream, log: Option<&Path>, keep: usize) -> Lines {
+    fn new(fd: Option<OwnedFd>, out: OutputLines) -> Lines {
         Lines {
             file: fd.map(std::fs::File::from),
-            which,
-            // A log file that cannot be written is skipped: the output still reaches the
-            // sink.
-            log: log.and_then(|p| std::fs::File::create(p).ok()),
-            partial: Vec::new(),
-            tail: VecDeque::new(),
-            keep,
+            out,
         }
     }
 
@@ -299,53 +271,18 @@ impl Lines {
         self.file.is_none()
     }
 
-    /// Reads what is available; at the end of the stream the last partial line is
-    /// emitted and the pipe closed.
-    fn read(&mut self, job: &str, opts: &BatchOptions) {
+    /// Reads what is available; closes the pipe at its end.
+    fn read(&mut self) {
         let Some(file) = self.file.as_mut() else {
             return;
         };
         let mut buf = [0u8; 8192];
         match file.read(&mut buf) {
-            Ok(0) => self.end(job, opts),
-            Ok(n) => self.feed(&buf[..n], job, opts),
+            Ok(0) => self.file = None,
+            Ok(n) => self.out.feed(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => self.end(job, opts),
+            Err(_) => self.file = None,
         }
-    }
-
-    fn feed(&mut self, bytes: &[u8], job: &str, opts: &BatchOptions) {
-        if let Some(log) = self.log.as_mut() {
-            if log.write_all(bytes).is_err() {
-                self.log = None;
-            }
-        }
-        self.partial.extend_from_slice(bytes);
-        let mut pending = std::mem::take(&mut self.partial);
-        let mut start = 0;
-        while let Some(i) = pending[start..].iter().position(|&b| b == b'\n') {
-            self.line(&pending[start..start + i], job, opts);
-            start += i + 1;
-        }
-        pending.drain(..start);
-        self.partial = pending;
-    }
-
-    fn end(&mut self, job: &str, opts: &BatchOptions) {
-        self.file = None;
-        if !self.partial.is_empty() {
-            let last = std::mem::take(&mut self.partial);
-            self.line(&last, job, opts);
-        }
-    }
-
-    /// One line without its `\n`; invalid UTF-8 is replaced, not fatal (later lines must
-    /// not be lost).
-    fn line(&mut self, raw: &[u8], job: &str, opts: &BatchOptions) {
-        let line = String::from_utf8_lossy(raw);
-        let line = line.trim_end_matches(['\n', '\r']);
-        emit(&opts.sink, job, self.which, line);
-        push_tail(&mut self.tail, clip(line.to_string()), self.keep);
     }
 }
 
