@@ -343,20 +343,23 @@ impl ScratchPool {
 #[derive(Debug)]
 pub struct Scratch {
     dir: tempfile::TempDir,
+    /// Taken from the pool: `input/` and `output/` exist (and are empty).
+    reused: bool,
 }
 
 impl Scratch {
     /// A free folder of `pool`, or a new one under the temporary directory.
     fn new(pool: Option<&Arc<ScratchPool>>) -> Result<Scratch, TaskError> {
-        let reused = pool.and_then(|p| p.free.lock().unwrap_or_else(|e| e.into_inner()).pop());
-        let dir = match reused {
+        let free = pool.and_then(|p| p.free.lock().unwrap_or_else(|e| e.into_inner()).pop());
+        let reused = free.is_some();
+        let dir = match free {
             Some(dir) => dir,
             None => tempfile::Builder::new()
                 .prefix("flowc-task-")
                 .tempdir()
                 .map_err(|e| TaskError::Usage(format!("cannot create a scratch folder: {e}")))?,
         };
-        Ok(Scratch { dir })
+        Ok(Scratch { dir, reused })
     }
 
     /// The folder.
@@ -380,8 +383,10 @@ impl Scratch {
 
 /// Removes everything in a scratch folder except `input.json` (every task rewrites it) and the
 /// folders `input` and `output`, which are emptied. Symbolic links are removed, never
-/// followed.
+/// followed. An error when the folder cannot be emptied or lacks `input/` or `output/` (the
+/// command removed one): such a folder is not reused, since the next task counts on both.
 fn empty_scratch(root: &Path) -> std::io::Result<()> {
+    let mut kept = 0;
     for entry in std::fs::read_dir(root)? {
         let entry = entry?;
         let kind = entry.file_type()?;
@@ -394,11 +399,15 @@ fn empty_scratch(root: &Path) -> std::io::Result<()> {
             for inner in std::fs::read_dir(entry.path())? {
                 remove_entry(&inner?)?;
             }
+            kept += 1;
         } else {
             remove_entry(&entry)?;
         }
     }
-    Ok(())
+    match kept {
+        2 => Ok(()),
+        _ => Err(std::io::Error::other("input/ or output/ is missing")),
+    }
 }
 
 fn remove_entry(entry: &std::fs::DirEntry) -> std::io::Result<()> {
@@ -482,9 +491,12 @@ fn fill_inputs(
     if let Some(views) = &inputs.join_inputs {
         write_inputs_file(&p.ds, &p.params, views, &p.path("inputs.json"))?;
     }
+    if !p.work.reused {
+        for dir in [p.path("input"), p.path("output")] {
+            std::fs::create_dir(&dir).map_err(|e| io_error("creating", &dir, e))?;
+        }
+    }
     materialize_files(&p.ds, &inputs.merged, &p.path("input"))?;
-    std::fs::create_dir_all(p.path("output"))
-        .map_err(|e| io_error("creating", &p.path("output"), e))?;
     let env = task_env(p, item.as_ref(), inputs.join_inputs.is_some());
     Ok((inputs, env))
 }
@@ -762,7 +774,6 @@ pub fn check_artifact_name(name: &str) -> Result<(), TaskError> {
 
 /// Writes the file artifacts into `dir` (read-only files).
 fn materialize_files(ds: &Datastore, arts: &Artifacts, dir: &Path) -> Result<(), TaskError> {
-    std::fs::create_dir_all(dir).map_err(|e| io_error("creating", dir, e))?;
     for (name, r) in &arts.files {
         check_file_name(name)?;
         let path = name.split('/').fold(dir.to_path_buf(), |p, s| p.join(s));
@@ -1152,6 +1163,26 @@ mod tests {
         );
         drop(again);
         assert!(!root.exists(), "a folder not recycled is deleted");
+    }
+
+    #[test]
+    fn a_scratch_folder_whose_command_removed_output_is_not_reused() {
+        let pool = Arc::new(ScratchPool::default());
+        let s = Scratch::new(Some(&pool)).unwrap();
+        assert!(!s.reused);
+        let root = s.path().to_path_buf();
+        std::fs::create_dir(root.join("input")).unwrap();
+        s.recycle(&pool);
+        assert!(!root.exists(), "a folder without output/ is deleted");
+        let fresh = Scratch::new(Some(&pool)).unwrap();
+        assert!(!fresh.reused && fresh.path() != root);
+        for d in ["input", "output"] {
+            std::fs::create_dir(fresh.path().join(d)).unwrap();
+        }
+        let kept = fresh.path().to_path_buf();
+        fresh.recycle(&pool);
+        let again = Scratch::new(Some(&pool)).unwrap();
+        assert!(again.reused && again.path() == kept);
     }
 
     #[test]
