@@ -41,9 +41,12 @@ pub(super) struct Cancel(Mutex<CancelState>);
 
 #[derive(Default)]
 enum CancelState {
+    /// No process: not started yet, or reaped.
     #[default]
-    NotStarted,
+    Idle,
+    /// The process runs, leading the process group with this id.
     Running(i32),
+    /// The attempt's future was dropped.
     Cancelled,
 }
 
@@ -58,6 +61,15 @@ impl Cancel {
                 *s = CancelState::Running(pgid);
                 true
             }
+        }
+    }
+
+    /// The process was reaped: a later cancellation must not signal its group id, which the
+    /// system may give to another process.
+    fn ended(&self) {
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let CancelState::Running(_) = *s {
+            *s = CancelState::Idle;
         }
     }
 
@@ -183,6 +195,7 @@ fn run(
             if status.is_some() {
                 // AWS Batch stops the container when its essential process exits.
                 guard.kill();
+                cancel.ended();
             }
         }
         if status.is_some() && streams.iter().all(Lines::ended) {
