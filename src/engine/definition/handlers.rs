@@ -78,24 +78,9 @@ pub(super) fn parse_retry(
     path: &str,
     errs: &mut Vec<DefinitionError>,
 ) -> Vec<Retrier> {
-    let Some(arr) = handler_array(obj, "Retry", "retrier", path, errs) else {
-        return vec![];
-    };
-    let mut out = Vec::new();
-    for (i, r) in arr.iter().enumerate() {
-        let rpath = format!("{path}.Retry[{i}]");
-        let Some(o) = r.as_object() else {
-            errs.push(err(&rpath, "a retrier must be an object"));
-            continue;
-        };
-        let entry = Entry {
-            path: &rpath,
-            last: i + 1 == arr.len(),
-            what: "retrier",
-        };
-        out.push(parse_retrier(o, &entry, errs));
-    }
-    out
+    each_handler(obj, "Retry", "retrier", path, errs, |o, entry, errs| {
+        Some(parse_retrier(o, entry, errs))
+    })
 }
 
 fn parse_retrier(o: &Map<String, Value>, at: &Entry, errs: &mut Vec<DefinitionError>) -> Retrier {
@@ -226,22 +211,38 @@ pub(super) fn parse_catch(
     ql: QueryLanguage,
     errs: &mut Vec<DefinitionError>,
 ) -> Vec<Catcher> {
-    let Some(arr) = handler_array(obj, "Catch", "catcher", path, errs) else {
+    each_handler(obj, "Catch", "catcher", path, errs, |o, entry, errs| {
+        parse_catcher(o, entry, ql, errs)
+    })
+}
+
+/// Parses each entry of the array `key` (`Retry` or `Catch`) of the state at `path` with
+/// `parse`, which gets the entry's object and where it sits; an entry that is not an object
+/// is reported and skipped.
+fn each_handler<T>(
+    obj: &Map<String, Value>,
+    key: &str,
+    what: &str,
+    path: &str,
+    errs: &mut Vec<DefinitionError>,
+    mut parse: impl FnMut(&Map<String, Value>, &Entry, &mut Vec<DefinitionError>) -> Option<T>,
+) -> Vec<T> {
+    let Some(arr) = handler_array(obj, key, what, path, errs) else {
         return vec![];
     };
     let mut out = Vec::new();
-    for (i, c) in arr.iter().enumerate() {
-        let cpath = format!("{path}.Catch[{i}]");
-        let Some(o) = c.as_object() else {
-            errs.push(err(&cpath, "a catcher must be an object"));
+    for (i, h) in arr.iter().enumerate() {
+        let hpath = format!("{path}.{key}[{i}]");
+        let Some(o) = h.as_object() else {
+            errs.push(err(&hpath, &format!("a {what} must be an object")));
             continue;
         };
         let entry = Entry {
-            path: &cpath,
+            path: &hpath,
             last: i + 1 == arr.len(),
-            what: "catcher",
+            what,
         };
-        out.extend(parse_catcher(o, &entry, ql, errs));
+        out.extend(parse(o, &entry, errs));
     }
     out
 }
