@@ -189,7 +189,7 @@ fn run(
     let pidfd = pidfd_open(pid);
     let mut status = None;
     let mut timed_out = false;
-    loop {
+    let status = loop {
         if status.is_none() {
             status = child.try_wait().ok().flatten();
             if status.is_some() {
@@ -198,8 +198,8 @@ fn run(
                 cancel.ended();
             }
         }
-        if status.is_some() && streams.iter().all(Lines::ended) {
-            break;
+        if let Some(s) = status.filter(|_| streams.iter().all(Lines::ended)) {
+            break s;
         }
         let mut wait = None;
         if status.is_none() {
@@ -218,11 +218,11 @@ fn run(
         }
         let exit_fd = pidfd.as_ref().filter(|_| status.is_none());
         poll_once(&mut streams, exit_fd.map(AsRawFd::as_raw_fd), wait);
-    }
+    };
     let [stdout, stderr] = streams;
     stdout.out.end();
     Ok(ProcessOutcome {
-        code: status.map_or(-1, exit_code),
+        code: exit_code(status),
         tail: stderr.out.end(),
         timed_out,
     })
