@@ -63,8 +63,9 @@ pub struct Args {
     /// A local folder standing in for S3 (`<DIR>/<bucket>/<key>`).
     #[arg(long, value_name = "DIR")]
     pub s3_root: Option<PathBuf>,
-    /// Most Task invocations running at once (default: 8 with `--asl`, the number of CPUs
-    /// for a flow).
+    /// With `--asl`, most Task invocations running at once (default 8). For a flow, most task
+    /// commands running at once, as the vCPUs of a compute environment (default: the number
+    /// of CPUs); a foreach's `MaxConcurrency` is the one `flowc compile` gives it.
     #[arg(long, value_name = "N")]
     pub max_workers: Option<usize>,
     /// Name of the state machine (`$$.StateMachine.Name`; default: the mock configuration's,

@@ -182,6 +182,13 @@ pub struct BatchOptions {
     pub account_id: String,
     /// How many last stderr lines are kept for the failure cause (default 20).
     pub stderr_tail_lines: usize,
+    /// The local compute environment's capacity, as the vCPUs of an AWS Batch compute
+    /// environment: a permit is held from just before a job's process starts until it is
+    /// reaped, so at most this many processes run at once; a job waits for one (as a
+    /// `RUNNABLE` job waits in its job queue) after its hook's start and before its end,
+    /// which run outside it. `None` (the default): no bound here (the engine's
+    /// `max_workers` bounds Task invocations).
+    pub slots: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Default for BatchOptions {
@@ -194,6 +201,7 @@ impl Default for BatchOptions {
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
             stderr_tail_lines: 20,
+            slots: None,
         }
     }
 }
@@ -358,6 +366,7 @@ impl Job {
     ) -> Result<ProcessOutcome, String> {
         let batch_env = self.attempt_env(n);
         let Some(hook) = opts.hook.clone() else {
+            let _slot = acquire_slot(opts).await;
             return run_process(&self.spec, &self.launch(), opts, &batch_env, self.timeout).await;
         };
         let cancel = Arc::new(blocking::Cancel::default());
@@ -381,6 +390,7 @@ impl Job {
                 Ok(ended_early(&self.spec, opts, code, stderr))
             }
             blocking::Ran::NotWrapped(_) => {
+                let _slot = acquire_slot(opts).await;
                 run_process(&self.spec, &self.launch(), opts, &batch_env, self.timeout).await
             }
         }
@@ -718,6 +728,12 @@ fn start<T>(
 /// Spawns `launch` for job `spec` in a new process group (with `batch_env`, the variables
 /// AWS Batch sets), streams its output, waits for it or for `timeout` seconds (then kills
 /// the group). `Err` when the process could not be spawned.
+/// A permit of [`BatchOptions::slots`] (`None` when unbounded), held while a process runs.
+async fn acquire_slot(opts: &BatchOptions) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    let slots = opts.slots.clone()?;
+    slots.acquire_owned().await.ok()
+}
+
 async fn run_process(
     spec: &JobSpec,
     launch: &Launch,

@@ -61,7 +61,9 @@ pub struct LocalRunOptions {
     pub flow_file: PathBuf,
     /// `--param NAME=VALUE`, as written.
     pub params: Vec<String>,
-    /// `--max-workers`: tasks running at once (and the default foreach `MaxConcurrency`).
+    /// `--max-workers`: task commands running at once (the local compute environment's
+    /// capacity, [`BatchOptions::slots`]). The state machine is compiled as `flowc compile`
+    /// compiles it: a foreach's `MaxConcurrency` does not depend on this.
     pub max_workers: usize,
     /// `--with DECORATOR`, as written.
     pub with: Vec<String>,
@@ -255,7 +257,6 @@ fn compile(source: &str, opts: &LocalRunOptions) -> Result<crate::Compiled, Loca
         })?;
         co.with.push(d);
     }
-    co.max_workers = u32::try_from(opts.max_workers.max(1)).unwrap_or(u32::MAX);
     co.deploy.datastore = Some(format!("s3://{LOCAL_BUCKET}"));
     crate::compile(source, &co).map_err(|diags| LocalError::Compile {
         source: source.to_string(),
@@ -432,6 +433,9 @@ fn config(
                 scratch: Arc::default(),
             }),
         })),
+        slots: Some(Arc::new(tokio::sync::Semaphore::new(
+            opts.max_workers.max(1),
+        ))),
         ..BatchOptions::default()
     });
     let folder = Arc::new(S3Folder::new(s3_root));
@@ -444,7 +448,8 @@ fn config(
     ];
     ExecutionConfig {
         clock: opts.clock,
-        max_workers: opts.max_workers.max(1),
+        // Per slot, one task whose command runs and one being set up or stored.
+        max_workers: opts.max_workers.max(1).saturating_mul(2),
         execution_name: run_id.to_string(),
         state_machine_name: flow.name.clone(),
         integrations: Arc::new(integrations),

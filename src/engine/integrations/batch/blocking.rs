@@ -37,7 +37,12 @@ pub(super) enum Ran {
 
 /// The cancellation state shared by an attempt's future and its blocking thread.
 #[derive(Default)]
-pub(super) struct Cancel(Mutex<CancelState>);
+pub(super) struct Cancel {
+    state: Mutex<CancelState>,
+    /// Notified once on cancellation: wakes the thread if it waits for a slot
+    /// ([`wait_for_slot`]). `notify_one` keeps the notification when nobody waits yet.
+    wake: tokio::sync::Notify,
+}
 
 #[derive(Default)]
 enum CancelState {
@@ -54,7 +59,7 @@ impl Cancel {
     /// Records the process group `pgid`; `false` when the attempt was already cancelled
     /// (the caller kills the group).
     fn started(&self, pgid: i32) -> bool {
-        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match *s {
             CancelState::Cancelled => false,
             _ => {
@@ -67,7 +72,7 @@ impl Cancel {
     /// The process was reaped: a later cancellation must not signal its group id, which the
     /// system may give to another process.
     fn ended(&self) {
-        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let CancelState::Running(_) = *s {
             *s = CancelState::Idle;
         }
@@ -75,7 +80,7 @@ impl Cancel {
 
     /// Marks the attempt cancelled and kills its process group if it runs.
     pub(super) fn cancel(&self) {
-        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let CancelState::Running(pgid) = *s {
             // SAFETY: killpg only sends a signal; a group that is gone yields ESRCH.
             unsafe {
@@ -83,11 +88,12 @@ impl Cancel {
             }
         }
         *s = CancelState::Cancelled;
+        self.wake.notify_one();
     }
 
     fn is_cancelled(&self) -> bool {
         matches!(
-            *self.0.lock().unwrap_or_else(|e| e.into_inner()),
+            *self.state.lock().unwrap_or_else(|e| e.into_inner()),
             CancelState::Cancelled
         )
     }
@@ -160,6 +166,10 @@ fn run(
     (batch_env, timeout): (&[(String, String)], Option<u64>),
     cancel: &Cancel,
 ) -> Result<ProcessOutcome, String> {
+    let mut slot = match &opts.slots {
+        Some(slots) => Some(wait_for_slot(slots, cancel).ok_or("the attempt was cancelled")?),
+        None => None,
+    };
     let mut child = start(spec, launch, opts, batch_env, |file, program, args| {
         command((file, program), args, spec, launch, opts, batch_env).spawn()
     })?;
@@ -196,6 +206,9 @@ fn run(
                 // AWS Batch stops the container when its essential process exits.
                 guard.kill();
                 cancel.ended();
+                // The process is gone: another job may start while this one's output
+                // drains and the hook stores its results.
+                drop(slot.take());
             }
         }
         if let Some(s) = status.filter(|_| streams.iter().all(Lines::ended)) {
@@ -225,6 +238,25 @@ fn run(
         code: exit_code(status),
         tail: stderr.out.end(),
         timed_out,
+    })
+}
+
+/// A permit of `slots` for one process, waiting on this thread until one is free; `None`
+/// when the attempt is cancelled first.
+fn wait_for_slot(
+    slots: &Arc<tokio::sync::Semaphore>,
+    cancel: &Cancel,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    if let Ok(p) = slots.clone().try_acquire_owned() {
+        return Some(p);
+    }
+    futures::executor::block_on(async {
+        let acquire = std::pin::pin!(slots.clone().acquire_owned());
+        let cancelled = std::pin::pin!(cancel.wake.notified());
+        match futures::future::select(acquire, cancelled).await {
+            futures::future::Either::Left((permit, _)) => permit.ok(),
+            futures::future::Either::Right(_) => None,
+        }
     })
 }
 
