@@ -578,6 +578,11 @@ fn run_files(ds: &Path, flow: &str, run: &str) -> std::collections::BTreeMap<Str
                     let v: Value = serde_json::from_str(&text).unwrap();
                     format!("{} {}", v["status"], v["parameters"])
                 }
+                "done.json" => {
+                    let v: Value = serde_json::from_str(&text).unwrap();
+                    let timed = v["started"].is_string() && v["ended"].is_string();
+                    format!("{} {} timed={timed}", v["attempt"], v["manifest"])
+                }
                 _ => text,
             };
             out.insert(rel, text);

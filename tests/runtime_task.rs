@@ -207,9 +207,18 @@ fn linear_artifacts_pass_and_nearer_ancestors_override() {
     let log =
         std::fs::read_to_string(run.task_dir("double", "").join("attempt-0/stdout.log")).unwrap();
     assert_eq!(log, "ok: count=1\n");
+    // A log the command wrote nothing to is not stored (it reads as empty).
+    assert!(!run
+        .task_dir("end", "")
+        .join("attempt-0/stderr.log")
+        .exists());
+    // A success ends in done.json: the attempt record stays as the claim wrote it.
     let rec = run.json(&run.task_dir("end", "").join("attempt-0/attempt.json"));
-    assert_eq!(rec["status"], "succeeded");
-    assert_eq!(rec["exit_code"], 0);
+    assert_eq!(rec["status"], "running");
+    let done = run.json(&run.task_dir("end", "").join("done.json"));
+    assert_eq!(done["attempt"], 0);
+    assert_eq!(done["started"], rec["started"]);
+    assert!(done["ended"].as_str().unwrap() >= rec["started"].as_str().unwrap());
     let meta = run.json(&run.run_dir().join("run.json"));
     assert_eq!(meta["flow"], "Linear");
     assert_eq!(meta["run_id"], "run-1");

@@ -136,8 +136,9 @@ pub struct Manifest {
     pub artifacts: Artifacts,
 }
 
-/// `attempt-N/attempt.json`: the record of one attempt, written when it starts and replaced
-/// when it ends.
+/// `attempt-N/attempt.json`: the record of one attempt, written (`running`) when it starts
+/// and replaced when it fails. A successful attempt's end is in the task's `done.json`
+/// instead (one file fewer per task); [`Datastore::attempt_record`] merges the two.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttemptRecord {
     /// `running`, `succeeded` or `failed`.
@@ -550,11 +551,49 @@ impl Datastore {
             .map(|n| n as u32))
     }
 
-    /// Writes `done.json` pointing at attempt `n` (after its manifest).
-    pub fn write_done(&self, run_id: &str, task: &TaskAddr, n: u32) -> Result<(), TaskError> {
+    /// Writes `done.json` pointing at attempt `n` (after its manifest): `{attempt, manifest}`,
+    /// plus `started` (the attempt's, RFC 3339 UTC) and `ended` (now) when `started` is given,
+    /// which end the attempt's record (see [`Datastore::attempt_record`]).
+    pub fn write_done(
+        &self,
+        run_id: &str,
+        task: &TaskAddr,
+        n: u32,
+        started: Option<&str>,
+    ) -> Result<(), TaskError> {
         let key = self.task_key(run_id, task)?.join("done.json")?;
-        let v = serde_json::json!({"attempt": n, "manifest": format!("attempt-{n}/manifest.json")});
+        let mut v =
+            serde_json::json!({"attempt": n, "manifest": format!("attempt-{n}/manifest.json")});
+        if let Some(started) = started {
+            v["started"] = Value::from(started);
+            v["ended"] = Value::from(now());
+        }
         self.put_json(&key, &v)
+    }
+
+    /// The record of attempt `n` as `done.json` gives it when that attempt succeeded:
+    /// `succeeded`, exit code 0, its times (`started` from `running` when `done.json` has
+    /// none).
+    fn succeeded_record(
+        &self,
+        done_key: &Key,
+        n: u32,
+        running: &AttemptRecord,
+    ) -> Result<Option<AttemptRecord>, TaskError> {
+        let Some(done) = self.get_json_written_once::<Value>(done_key)? else {
+            return Ok(None);
+        };
+        if done.get("attempt").and_then(Value::as_u64) != Some(u64::from(n)) {
+            return Ok(None);
+        }
+        let text = |k: &str| done.get(k).and_then(Value::as_str).map(String::from);
+        Ok(Some(AttemptRecord {
+            status: "succeeded".into(),
+            started: text("started").unwrap_or_else(|| running.started.clone()),
+            ended: text("ended"),
+            exit_code: Some(0),
+            error: None,
+        }))
     }
 
     /// The artifacts after a task's successful attempt, `None` when it has not succeeded.
@@ -634,17 +673,34 @@ impl Datastore {
         }
     }
 
-    /// The record of an attempt, if any.
+    /// The record of an attempt, if any: its `attempt.json`, or, while that says `running`,
+    /// the end recorded in `done.json` when it names this attempt.
     pub fn attempt_record(
         &self,
         run_id: &str,
         task: &TaskAddr,
         n: u32,
     ) -> Result<Option<AttemptRecord>, TaskError> {
-        self.get_json(&self.attempt_key(run_id, task, n)?.join("attempt.json")?)
+        let key = self.attempt_key(run_id, task, n)?.join("attempt.json")?;
+        let done = self.task_key(run_id, task)?.join("done.json")?;
+        self.merged_record(&key, &done, n)
     }
 
-    /// Replaces the record of an attempt (at its end).
+    fn merged_record(
+        &self,
+        attempt_key: &Key,
+        done_key: &Key,
+        n: u32,
+    ) -> Result<Option<AttemptRecord>, TaskError> {
+        match self.get_json::<AttemptRecord>(attempt_key)? {
+            Some(r) if r.status == "running" => {
+                Ok(Some(self.succeeded_record(done_key, n, &r)?.unwrap_or(r)))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// Replaces the record of an attempt (when it fails; or a cloned task's).
     pub fn write_attempt_record(
         &self,
         run_id: &str,
@@ -752,15 +808,20 @@ impl Datastore {
     /// `succeeded` or `failed`.
     pub fn task_statuses(&self, run_id: &str) -> Result<BTreeMap<String, String>, TaskError> {
         let prefix = self.run_key(run_id)?;
-        let mut last: BTreeMap<String, (u32, Key)> = BTreeMap::new();
+        // TASK_ID → (last attempt, its attempt.json, the task's done.json).
+        let mut last: BTreeMap<String, (u32, Key, Key)> = BTreeMap::new();
         for key in self.store.list(&prefix)? {
             let Some(rest) = key.strip_prefix(&prefix) else {
                 continue;
             };
             let segs: Vec<&str> = rest.split('/').collect();
-            let (task, att) = match segs.as_slice() {
-                [step, att, "attempt.json"] => (step.to_string(), *att),
-                [step, index, att, "attempt.json"] => (format!("{step}-{index}"), *att),
+            let (task, task_key, att) = match segs.as_slice() {
+                [step, att, "attempt.json"] => (step.to_string(), prefix.join(step)?, *att),
+                [step, index, att, "attempt.json"] => (
+                    format!("{step}-{index}"),
+                    prefix.join(step)?.join(index)?,
+                    *att,
+                ),
                 _ => continue,
             };
             let Some(n) = att
@@ -769,13 +830,13 @@ impl Datastore {
             else {
                 continue;
             };
-            if last.get(&task).is_none_or(|(m, _)| n >= *m) {
-                last.insert(task, (n, key));
+            if last.get(&task).is_none_or(|(m, _, _)| n >= *m) {
+                last.insert(task, (n, key, task_key.join("done.json")?));
             }
         }
         let mut out = BTreeMap::new();
-        for (task, (_, key)) in last {
-            let rec: Option<AttemptRecord> = self.get_json(&key)?;
+        for (task, (n, key, done)) in last {
+            let rec = self.merged_record(&key, &done, n)?;
             out.insert(task, rec.map_or_else(|| "unknown".into(), |r| r.status));
         }
         Ok(out)
@@ -906,18 +967,31 @@ mod tests {
         };
         assert!(d.ensure_run_meta(&meta).unwrap());
         assert!(!d.ensure_run_meta(&meta).unwrap());
-        let (a, b) = (addr("a", ""), addr("b", "1.2"));
-        d.start_attempt("r", &a, None).unwrap();
-        let n = d.start_attempt("r", &a, None).unwrap();
-        let done = AttemptRecord {
-            status: "succeeded".into(),
+        let (a, b, c) = (addr("a", ""), addr("b", "1.2"), addr("c", "0"));
+        let failed = AttemptRecord {
+            status: "failed".into(),
             started: now(),
             ended: Some(now()),
-            exit_code: Some(0),
-            error: None,
+            exit_code: Some(1),
+            error: Some("the command exited with code 1".into()),
         };
-        d.write_attempt_record("r", &a, n, &done).unwrap();
+        let (first, rec) = d.start_attempt_record("r", &a, None).unwrap();
+        d.write_attempt_record("r", &a, first, &failed).unwrap();
+        // A success is recorded by done.json alone: attempt.json still says running.
+        let n = d.start_attempt("r", &a, None).unwrap();
+        d.write_done("r", &a, n, Some(&rec.started)).unwrap();
+        let merged = d.attempt_record("r", &a, n).unwrap().unwrap();
+        assert_eq!(
+            (merged.status.as_str(), merged.exit_code, &merged.started),
+            ("succeeded", Some(0), &rec.started)
+        );
+        assert!(merged.ended.is_some());
+        assert_eq!(d.attempt_record("r", &a, first).unwrap(), Some(failed));
         d.start_attempt("r", &b, None).unwrap();
+        // done.json naming another attempt does not end this one.
+        d.write_done("r", &c, 0, None).unwrap();
+        d.start_attempt("r", &c, None).unwrap();
+        d.start_attempt("r", &c, None).unwrap();
         let m = d.finish_run("r", "failed").unwrap();
         assert_eq!(m.status, "failed");
         assert!(m.ended.is_some());
@@ -926,7 +1000,10 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        assert_eq!(tasks, [("a", "succeeded"), ("b-1.2", "running")]);
+        assert_eq!(
+            tasks,
+            [("a", "succeeded"), ("b-1.2", "running"), ("c-0", "running")]
+        );
         assert_eq!(d.run_meta("r").unwrap(), Some(m));
     }
 

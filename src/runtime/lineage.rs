@@ -294,7 +294,7 @@ mod tests {
             artifacts,
         };
         ds.write_manifest(&m, &addr).unwrap();
-        ds.write_done("r", &addr, n).unwrap();
+        ds.write_done("r", &addr, n, None).unwrap();
     }
 
     #[test]

@@ -305,12 +305,7 @@ pub fn finish_recorded(p: &PreparedTask, exit_code: i32) -> Result<TaskOutcome, 
 /// run): stores the logs written so far and records the attempt as failed with `reason`.
 /// Errors: the datastore cannot be written.
 pub fn abandon(p: &PreparedTask, reason: &str) -> Result<(), TaskError> {
-    for log in ["stdout.log", "stderr.log"] {
-        let path = p.path(log);
-        if path.exists() {
-            p.ds.put_log(&p.run_id, &p.addr, p.attempt, log, &path)?;
-        }
-    }
+    store_logs(p)?;
     record_end(p, None, Some(reason.to_string()))
 }
 
@@ -381,19 +376,33 @@ impl Scratch {
     }
 }
 
-/// Removes everything in a scratch folder except `input.json` (every task rewrites it) and the
-/// folders `input` and `output`, which are emptied. Symbolic links are removed, never
-/// followed. An error when the folder cannot be emptied or lacks `input/` or `output/` (the
-/// command removed one): such a folder is not reused, since the next task counts on both.
+/// Removes everything in a scratch folder except `input.json` (every task rewrites it),
+/// an empty `stdout.log` or `stderr.log` (the next attempt truncates it when its command
+/// starts; being empty, a log its command never reaches stores nothing) and the folders
+/// `input` and `output`, which are emptied. Keeping these files spares the file system a new
+/// file for each per task. Symbolic links are removed, never followed. An error when the
+/// folder cannot be emptied or lacks `input/` or `output/` (the command removed one): such a
+/// folder is not reused, since the next task counts on both.
 fn empty_scratch(root: &Path) -> std::io::Result<()> {
     let mut kept = 0;
     for entry in std::fs::read_dir(root)? {
         let entry = entry?;
         let kind = entry.file_type()?;
         let name = entry.file_name();
-        let writable = || entry.metadata().is_ok_and(|m| !m.permissions().readonly());
-        if kind.is_file() && name == "input.json" && writable() {
-            continue; // rewritten (truncated) by the next task: no new file
+        let meta = || {
+            entry
+                .metadata()
+                .ok()
+                .filter(|m| !m.permissions().readonly())
+        };
+        let keep = kind.is_file()
+            && match name.to_str() {
+                Some("input.json") => meta().is_some(),
+                Some("stdout.log" | "stderr.log") => meta().is_some_and(|m| m.len() == 0),
+                _ => false,
+            };
+        if keep {
+            continue;
         }
         if kind.is_dir() && (name == "input" || name == "output") {
             for inner in std::fs::read_dir(entry.path())? {
@@ -914,16 +923,11 @@ fn pump(
 }
 
 /// Stores the logs and, when `exit_code` is 0, the artifacts, `foreach.json` /
-/// `switch.json`, the manifest and `done.json`; records the attempt's end. Errors: the
-/// outputs break the contract (the attempt is recorded as failed by [`run_task`]).
+/// `switch.json`, the manifest and `done.json` (which records the attempt's end); otherwise
+/// records the failed end in `attempt.json`. Errors: the outputs break the contract (the
+/// attempt is recorded as failed by [`run_task`]).
 pub fn finish(p: &PreparedTask, exit_code: i32) -> Result<TaskOutcome, TaskError> {
-    for log in ["stdout.log", "stderr.log"] {
-        let path = p.path(log);
-        if !path.exists() {
-            let _ = std::fs::write(&path, b"");
-        }
-        p.ds.put_log(&p.run_id, &p.addr, p.attempt, log, &path)?;
-    }
+    store_logs(p)?;
     if exit_code != 0 {
         record_end(
             p,
@@ -937,7 +941,6 @@ pub fn finish(p: &PreparedTask, exit_code: i32) -> Result<TaskOutcome, TaskError
         });
     }
     let manifest = store_outputs(p)?;
-    record_end(p, Some(0), None)?;
     Ok(TaskOutcome {
         attempt: p.attempt,
         exit_code: 0,
@@ -968,7 +971,7 @@ fn store_outputs(p: &PreparedTask) -> Result<Manifest, TaskError> {
         artifacts: arts,
     };
     p.ds.write_manifest(&manifest, &p.addr)?;
-    p.ds.write_done(&p.run_id, &p.addr, p.attempt)?;
+    p.ds.write_done(&p.run_id, &p.addr, p.attempt, Some(&p.started))?;
     Ok(manifest)
 }
 
@@ -1046,6 +1049,20 @@ fn collect_output_files(
             return Err(TaskError::Invalid(format!(
                 "file artifact `{r}`: FLOW_OUTPUT_DIR may hold only regular files and folders (found a symbolic link or special file)"
             )));
+        }
+    }
+    Ok(())
+}
+
+/// Stores the attempt's `stdout.log` and `stderr.log` when they are not empty (a missing log
+/// reads as an empty one; most tasks write nothing to one or both, and each stored file
+/// costs the file system a new file). The scratch copy of an empty log stays for the next
+/// attempt, which truncates it.
+fn store_logs(p: &PreparedTask) -> Result<(), TaskError> {
+    for log in ["stdout.log", "stderr.log"] {
+        let path = p.path(log);
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() > 0) {
+            p.ds.put_log(&p.run_id, &p.addr, p.attempt, log, &path)?;
         }
     }
     Ok(())
@@ -1144,6 +1161,7 @@ mod tests {
         for f in ["input.json", "input/a", "output/sub/b", "stdout.log"] {
             std::fs::write(root.join(f), b"data").unwrap();
         }
+        std::fs::write(root.join("stderr.log"), b"").unwrap();
         set_read_only(&root.join("input/a"));
         std::os::unix::fs::symlink(outside.path(), root.join("output/link")).unwrap();
         s.recycle(&pool);
@@ -1154,7 +1172,9 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
-        assert_eq!(names, ["input", "input.json", "output"]);
+        // A log with content goes (the next attempt must not store it again); an empty one
+        // stays, to be truncated and rewritten.
+        assert_eq!(names, ["input", "input.json", "output", "stderr.log"]);
         assert_eq!(std::fs::read_dir(root.join("input")).unwrap().count(), 0);
         assert_eq!(std::fs::read_dir(root.join("output")).unwrap().count(), 0);
         assert!(

@@ -102,7 +102,7 @@ impl ResumePlan {
         ds.store()
             .put(&key, note.to_string().as_bytes())
             .map_err(TaskError::from)?;
-        ds.write_done(run_id, task, 0)?;
+        ds.write_done(run_id, task, 0, None)?;
         Ok(true)
     }
 }
@@ -277,7 +277,7 @@ mod tests {
         };
         m.artifacts.values.insert("x".into(), r.clone());
         origin.write_manifest(&m, &t).unwrap();
-        origin.write_done("r", &t, 0).unwrap();
+        origin.write_done("r", &t, 0, None).unwrap();
         let done = import_run(&origin, &local, "r", "s3://b/p").unwrap();
         assert_eq!(
             done,
