@@ -668,3 +668,54 @@ fn a_closed_stdout_loses_no_log_and_no_run() {
     let log = run_dir(&ds, "Loud", "loud").join("start/attempt-0/stdout.log");
     assert_eq!(std::fs::read_to_string(log).unwrap().lines().count(), 20000);
 }
+
+/// `--max-workers N` bounds the task commands running at once (the set-up and storing of
+/// tasks overlap them, the commands do not): each of 10 foreach tasks marks itself running
+/// in a shared folder for 0.3 s and records how many marks it saw.
+#[test]
+fn max_workers_bounds_the_commands_running_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = dir.path().join("bound.flow");
+    std::fs::write(
+        &flow,
+        "flow Bound {
+  step start { run \"sh items.sh\" next work foreach items }
+  step work { run \"sh work.sh\" next join }
+  step join { run \"true\" next end }
+  step end { run \"true\" }
+}
+",
+    )
+    .unwrap();
+    let items = r#"echo '{"items": [0,1,2,3,4,5,6,7,8,9]}' > "$FLOW_OUTPUT""#;
+    std::fs::write(dir.path().join("items.sh"), items).unwrap();
+    let work = "mkdir -p running seen; touch running/$FLOW_ITEM; ls running | wc -l > seen/$FLOW_ITEM; sleep 0.3; rm running/$FLOW_ITEM";
+    std::fs::write(dir.path().join("work.sh"), work).unwrap();
+    for workers in ["1", "3"] {
+        let _ = std::fs::remove_dir_all(dir.path().join("seen"));
+        let out = Command::new(BIN)
+            .arg("interpret")
+            .arg(&flow)
+            .args(["--clock", "virtual", "--quiet", "--max-workers", workers])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let most = (0..10)
+            .map(|i| {
+                let f = dir.path().join(format!("seen/{i}"));
+                std::fs::read_to_string(f)
+                    .unwrap()
+                    .trim()
+                    .parse::<u32>()
+                    .unwrap()
+            })
+            .max()
+            .unwrap();
+        // At most N; with 0.3 s commands and quick set-up, N are reached.
+        assert_eq!(most.to_string(), workers, "--max-workers {workers}");
+    }
+}

@@ -541,4 +541,32 @@ mod tests {
         assert!(c.is_cancelled());
         assert!(!c.started(i32::MAX));
     }
+
+    #[test]
+    fn a_slot_is_waited_for_and_a_cancellation_ends_the_wait() {
+        let slots = Arc::new(tokio::sync::Semaphore::new(1));
+        let held = wait_for_slot(&slots, &Cancel::default()).expect("a free slot");
+        // Cancelled before waiting: the notification is kept, the wait ends at once.
+        let early = Cancel::default();
+        early.cancel();
+        assert!(wait_for_slot(&slots, &early).is_none());
+        // Cancelled while waiting on another thread.
+        let late = Arc::new(Cancel::default());
+        let waiter = {
+            let (slots, late) = (slots.clone(), late.clone());
+            std::thread::spawn(move || wait_for_slot(&slots, &late).is_some())
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        late.cancel();
+        assert!(!waiter.join().unwrap(), "a cancelled wait gets no slot");
+        // A slot given back goes to the next waiter.
+        let next = {
+            let slots = slots.clone();
+            std::thread::spawn(move || wait_for_slot(&slots, &Cancel::default()).is_some())
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        drop(held);
+        assert!(next.join().unwrap());
+        assert_eq!(slots.available_permits(), 1, "every permit came back");
+    }
 }
