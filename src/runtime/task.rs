@@ -704,17 +704,29 @@ fn write_visible(
     out.write_all(b"}").map_err(io)
 }
 
-/// `input.json`: [`write_visible`] of the merged artifacts.
+/// `input.json`: [`write_visible`] of the merged artifacts. A reused scratch folder's
+/// `input.json` is overwritten in place and then cut to its new length, never truncated to
+/// zero first: on ext4 (`auto_da_alloc`) closing a file truncated to zero starts writing it to
+/// disk, a cost every task would pay.
 fn write_visible_file(
     ds: &Datastore,
     params: &Map<String, Value>,
     arts: &Artifacts,
     path: &Path,
 ) -> Result<(), TaskError> {
-    let file = std::fs::File::create(path).map_err(|e| io_error("writing", path, e))?;
+    use std::io::Seek;
+    let io = |e| io_error("writing", path, e);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io)?;
     let mut out = std::io::BufWriter::new(file);
     write_visible(ds, params, arts, &mut out)?;
-    out.flush().map_err(|e| io_error("writing", path, e))
+    let mut file = out.into_inner().map_err(|e| io(e.into_error()))?;
+    let len = file.stream_position().map_err(io)?;
+    file.set_len(len).map_err(io)
 }
 
 /// `inputs.json` of a join: the array of what each input saw, written one input at a time.
@@ -1203,6 +1215,24 @@ mod tests {
         fresh.recycle(&pool);
         let again = Scratch::new(Some(&pool)).unwrap();
         assert!(again.reused && again.path() == kept);
+    }
+
+    #[test]
+    fn input_json_is_rewritten_in_place_to_its_new_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let ds = Datastore::new(Box::new(super::super::LocalStore::new(dir.path())), "F").unwrap();
+        let path = dir.path().join("input.json");
+        let arts = Artifacts::default();
+        let long: Map<String, Value> = serde_json::from_str(r#"{"a": "a long value"}"#).unwrap();
+        write_visible_file(&ds, &long, &arts, &path).unwrap();
+        let short: Map<String, Value> = serde_json::from_str(r#"{"b": 1}"#).unwrap();
+        write_visible_file(&ds, &short, &arts, &path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), r#"{"b":1}"#);
+        write_visible_file(&ds, &long, &arts, &path).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            r#"{"a":"a long value"}"#
+        );
     }
 
     #[test]

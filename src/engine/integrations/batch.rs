@@ -148,7 +148,9 @@ pub struct Launch {
     pub env_remove: Vec<String>,
     /// Working directory.
     pub cwd: PathBuf,
-    /// Files that receive a copy of the process's stdout and stderr, byte for byte.
+    /// Files that receive a copy of the process's stdout and stderr, byte for byte: appended
+    /// to, created when absent (pass absent or empty files; not truncating an empty file
+    /// spares the file system the work of a truncation per process).
     pub logs: Option<(PathBuf, PathBuf)>,
 }
 
@@ -961,7 +963,13 @@ impl OutputLines {
             which,
             sink: opts.sink.clone(),
             job: job.to_string(),
-            log: log.and_then(|p| std::fs::File::create(p).ok()),
+            log: log.and_then(|p| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .ok()
+            }),
             partial: Vec::new(),
             tail: VecDeque::new(),
             keep,
