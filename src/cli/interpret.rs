@@ -65,7 +65,8 @@ pub struct Args {
     pub s3_root: Option<PathBuf>,
     /// With `--asl`, most Task invocations running at once (default 8). For a flow, most task
     /// commands running at once, as the vCPUs of a compute environment (default: the number
-    /// of CPUs); a foreach's `MaxConcurrency` is the one `flowc compile` gives it.
+    /// of CPUs); twice as many tasks may be in progress, and that is the default foreach
+    /// `MaxConcurrency`.
     #[arg(long, value_name = "N")]
     pub max_workers: Option<usize>,
     /// Name of the state machine (`$$.StateMachine.Name`; default: the mock configuration's,

@@ -62,8 +62,8 @@ pub struct LocalRunOptions {
     /// `--param NAME=VALUE`, as written.
     pub params: Vec<String>,
     /// `--max-workers`: task commands running at once (the local compute environment's
-    /// capacity, [`BatchOptions::slots`]). The state machine is compiled as `flowc compile`
-    /// compiles it: a foreach's `MaxConcurrency` does not depend on this.
+    /// capacity, [`BatchOptions::slots`]); twice as many tasks are in progress (being set up,
+    /// running or storing), which is also the default foreach `MaxConcurrency`.
     pub max_workers: usize,
     /// `--with DECORATOR`, as written.
     pub with: Vec<String>,
@@ -257,11 +257,20 @@ fn compile(source: &str, opts: &LocalRunOptions) -> Result<crate::Compiled, Loca
         })?;
         co.with.push(d);
     }
+    co.max_workers = in_flight(opts);
     co.deploy.datastore = Some(format!("s3://{LOCAL_BUCKET}"));
     crate::compile(source, &co).map_err(|diags| LocalError::Compile {
         source: source.to_string(),
         diags,
     })
+}
+
+/// Tasks in progress at once: per `--max-workers` slot, one whose command runs and one being
+/// set up or stored. Both the engine's bound on Task invocations and the default foreach
+/// `MaxConcurrency` (which keeps the iterations a nested foreach holds in memory at a few per
+/// slot, not the 100 per level of a deployed state machine).
+fn in_flight(opts: &LocalRunOptions) -> u32 {
+    u32::try_from(opts.max_workers.max(1).saturating_mul(2)).unwrap_or(u32::MAX)
 }
 
 /// The flow's folder, absolute.
@@ -448,8 +457,7 @@ fn config(
     ];
     ExecutionConfig {
         clock: opts.clock,
-        // Per slot, one task whose command runs and one being set up or stored.
-        max_workers: opts.max_workers.max(1).saturating_mul(2),
+        max_workers: in_flight(opts) as usize,
         execution_name: run_id.to_string(),
         state_machine_name: flow.name.clone(),
         integrations: Arc::new(integrations),
