@@ -67,6 +67,39 @@ pub enum Stream {
 /// Receives each line a job writes: `(job name, stream, line without its newline)`.
 pub type LineCallback = Arc<dyn Fn(&str, Stream, &str) + Send + Sync>;
 
+/// Told a job's name and `true` once its process has started, `false` once it has ended
+/// (reaped, or abandoned with its attempt).
+pub type ProcessCallback = Arc<dyn Fn(&str, bool) + Send + Sync>;
+
+/// Reports a job's process to [`BatchOptions::on_process`]: started when made, ended when
+/// [`ProcessSeen::end`] is called or when dropped (an attempt cancelled while it ran).
+pub(super) struct ProcessSeen<'a> {
+    on: Option<&'a ProcessCallback>,
+    job: &'a str,
+}
+
+impl<'a> ProcessSeen<'a> {
+    pub(super) fn new(opts: &'a BatchOptions, job: &'a str) -> Self {
+        let on = opts.on_process.as_ref();
+        if let Some(f) = on {
+            f(job, true);
+        }
+        ProcessSeen { on, job }
+    }
+
+    pub(super) fn end(&mut self) {
+        if let Some(f) = self.on.take() {
+            f(self.job, false);
+        }
+    }
+}
+
+impl Drop for ProcessSeen<'_> {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
 /// Where the job's output goes. Lines are always read (stderr's last lines feed the failure
 /// cause), then handed to the sink.
 #[derive(Clone, Default)]
@@ -191,6 +224,8 @@ pub struct BatchOptions {
     /// which run outside it. `None` (the default): no bound here (the engine's
     /// `max_workers` bounds Task invocations).
     pub slots: Option<Arc<tokio::sync::Semaphore>>,
+    /// Told when each job's process starts and ends (e.g. to count what runs now).
+    pub on_process: Option<ProcessCallback>,
 }
 
 impl Default for BatchOptions {
@@ -204,6 +239,7 @@ impl Default for BatchOptions {
             account_id: "123456789012".into(),
             stderr_tail_lines: 20,
             slots: None,
+            on_process: None,
         }
     }
 }
@@ -747,6 +783,7 @@ async fn run_process(
         spawn((file, program), args, spec, launch, opts, batch_env)
     })?;
     let mut guard = GroupGuard(child.id().map(|p| p as i32));
+    let mut seen = ProcessSeen::new(opts, &spec.job_name);
     let (out_log, err_log) = match &launch.logs {
         Some((o, e)) => (Some(o.clone()), Some(e.clone())),
         None => (None, None),
@@ -778,6 +815,7 @@ async fn run_process(
             (child.wait().await, true)
         }
     };
+    seen.end();
     guard.kill();
     if let Some(h) = out {
         let _ = h.await;
@@ -1197,6 +1235,68 @@ mod tests {
         let seen = seen.lock().unwrap();
         assert!(seen.contains(&("train".into(), Stream::Stdout, "out".into())));
         assert!(seen.contains(&("train".into(), Stream::Stderr, "err".into())));
+    }
+
+    /// Both runners (async without a hook, blocking with one) report the process's start
+    /// and end, in that order, once each.
+    #[tokio::test]
+    async fn a_process_is_reported_when_it_starts_and_ends() {
+        let events = Arc::new(Mutex::new(vec![]));
+        let e = events.clone();
+        let on: ProcessCallback = Arc::new(move |job: &str, started: bool| {
+            e.lock().unwrap().push((job.to_string(), started))
+        });
+        let plain = LocalBatch::new(BatchOptions {
+            sink: OutputSink::Discard,
+            on_process: Some(on.clone()),
+            ..Default::default()
+        });
+        plain
+            .invoke(request(SUBMIT_JOB_SYNC, &["true"]))
+            .await
+            .unwrap();
+        let wrapped = LocalBatch::new(BatchOptions {
+            sink: OutputSink::Discard,
+            on_process: Some(on),
+            hook: Some(Arc::new(WrapIn(vec!["true".into()]))),
+            ..Default::default()
+        });
+        wrapped
+            .invoke(request(SUBMIT_JOB_SYNC, &["false"]))
+            .await
+            .unwrap();
+        let seen = events.lock().unwrap().clone();
+        let train = |b| ("train".to_string(), b);
+        assert_eq!(seen, [train(true), train(false), train(true), train(false)]);
+    }
+
+    /// Wraps every attempt around `argv`.
+    struct WrapIn(Vec<String>);
+
+    struct WrapInAttempt(Launch);
+
+    impl BatchHook for WrapIn {
+        fn prepare(&self, _job: &mut JobSpec) -> Result<(), String> {
+            Ok(())
+        }
+
+        fn start_attempt(&self, _job: &JobSpec, _attempt: u32) -> AttemptStart {
+            AttemptStart::Wrapped(Box::new(WrapInAttempt(Launch {
+                argv: self.0.clone(),
+                cwd: std::env::temp_dir(),
+                ..Launch::default()
+            })))
+        }
+    }
+
+    impl AttemptHook for WrapInAttempt {
+        fn launch(&self) -> &Launch {
+            &self.0
+        }
+
+        fn finish(self: Box<Self>, code: i32, _timed_out: bool) -> (i32, Vec<String>) {
+            (code, vec![])
+        }
     }
 
     fn hooked(hook: impl BatchHook + 'static) -> LocalBatch {

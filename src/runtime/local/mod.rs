@@ -442,6 +442,13 @@ fn config(
                 scratch: Arc::default(),
             }),
         })),
+        on_process: Some({
+            let progress = shared.progress.clone();
+            // Job names are task labels, `step` or `step/INDEX`.
+            Arc::new(move |job: &str, started: bool| {
+                progress.process(job.split('/').next().unwrap_or(job), started)
+            })
+        }),
         slots: Some(Arc::new(tokio::sync::Semaphore::new(
             opts.max_workers.max(1),
         ))),

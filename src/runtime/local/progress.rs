@@ -213,14 +213,23 @@ impl Progress {
         }
     }
 
-    /// A task attempt started (`attempt` 0-based).
+    /// A task attempt started (`attempt` 0-based): it is being set up, runs its command or
+    /// stores its outputs. Only its command counts as running ([`Progress::process`]).
     pub fn started(&self, step: &str, attempt: u32) {
         self.with_step(step, |s| {
-            s.running += 1;
             s.attempts += 1;
             if attempt > 0 {
                 s.retries += 1;
             }
+        });
+    }
+
+    /// A task's command started (`true`) or ended (`false`): what `running` counts, at most
+    /// `--max-workers` at once.
+    pub fn process(&self, step: &str, started: bool) {
+        self.with_step(step, |s| match started {
+            true => s.running += 1,
+            false => s.running = s.running.saturating_sub(1),
         });
     }
 
@@ -256,7 +265,6 @@ impl Progress {
             }
         };
         self.with_step(step, |s| {
-            s.running = s.running.saturating_sub(1);
             s.busy += took;
             widen(&mut s.span, end.saturating_sub(took), end);
             match (ok, was_failed) {
@@ -443,5 +451,23 @@ mod tests {
         assert!(p.failures().is_empty());
         let t = summary_table(&p.steps());
         assert!(t.lines().nth(1).unwrap().starts_with("a "), "{t}");
+    }
+
+    #[test]
+    fn only_a_running_command_counts_as_running() {
+        let p = Progress::new(Display::Quiet, &["a".into()], "t");
+        p.started("a", 0);
+        p.started("a", 0);
+        let running = |p: &Progress| p.steps()[0].1.running;
+        assert_eq!(running(&p), 0, "being set up");
+        p.process("a", true);
+        assert_eq!(running(&p), 1);
+        assert_eq!(p.steps()[0].1.status(), "running");
+        p.process("a", false);
+        assert_eq!(running(&p), 0, "storing its outputs");
+        p.finished("a", "a/0", 0, Duration::from_millis(10), None);
+        p.finished("a", "a/1", 0, Duration::from_millis(10), None);
+        let s = &p.steps()[0].1;
+        assert_eq!((s.done, s.running), (2, 0));
     }
 }

@@ -14,7 +14,7 @@
 
 use super::{
     clip, command, emit, exit_code, push_tail, start, AttemptHook, AttemptStart, BatchHook,
-    BatchOptions, GroupGuard, JobSpec, Launch, OutputLines, ProcessOutcome, Stream,
+    BatchOptions, GroupGuard, JobSpec, Launch, OutputLines, ProcessOutcome, ProcessSeen, Stream,
 };
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -175,6 +175,7 @@ fn run(
     })?;
     let pid = child.id() as i32;
     let mut guard = GroupGuard(Some(pid));
+    let mut seen = ProcessSeen::new(opts, &spec.job_name);
     if !cancel.started(pid) {
         guard.kill();
     }
@@ -206,6 +207,7 @@ fn run(
                 // AWS Batch stops the container when its essential process exits.
                 guard.kill();
                 cancel.ended();
+                seen.end();
                 // The process is gone: another job may start while this one's output
                 // drains and the hook stores its results.
                 drop(slot.take());
