@@ -177,6 +177,9 @@ pub fn run(opts: &LocalRunOptions) -> Result<RunOutcome, LocalError> {
     };
     let parameters = parameters(opts, flow, &ds, plan.as_ref())?;
     let run_id = run_id(opts, &ds)?;
+    // Shared by the runner and the in-process tasks (see `config`); set once the origin of a
+    // resume is read, as the cache holds only files written once.
+    let ds = ds.with_cache(Arc::default());
     let sm = definition::parse(&compiled.definition).map_err(|errs| {
         usage(format!(
             "flowc bug: the compiled state machine does not load: {}",
@@ -438,7 +441,8 @@ fn config(
                 // operation of every task.
                 datastore_dir: std::fs::canonicalize(s3_root.join(LOCAL_BUCKET)).ok(),
                 code_dir: code_dir.to_path_buf(),
-                cache: Arc::default(),
+                // The runner's: what tasks read (manifests, done.json) serves its end too.
+                cache: shared.ds.cache().unwrap_or_default(),
                 scratch: Arc::default(),
             }),
         })),
