@@ -10,8 +10,9 @@
 # Usage: bench/localrun.sh [N=2000] [OUTER=200] [INNER=100]; FLOWC=path, WORKERS=P (default:
 # CPUs), BENCH_DIR=DIR: where the datastore and the tasks' temporary files go (default: a new
 # folder under $TMPDIR; e.g. BENCH_DIR=/dev/shm to take the disk out of the measure: each task
-# creates a scratch folder and writes its manifest, logs and attempt record, each atomically
-# with a temporary file and a rename). Extra arguments for `flowc interpret` in INTERPRET_ARGS
+# creates two folders and three small files, each atomically with a temporary file and a
+# rename; on a journal-less ext4 disk that costs more right after mass deletions, such as a
+# previous run's clean-up). Extra arguments for `flowc interpret` in INTERPRET_ARGS
 # (e.g. INTERPRET_ARGS=--task-process: a `flowc task` child per task, as before the runtime
 # ran in-process).
 set -euo pipefail
