@@ -285,7 +285,7 @@ pub fn run_task_observed(
     match execute(&p, req.console_prefix, on_spawn) {
         Ok(code) => finish_recorded(&p, code),
         Err(e) => {
-            let _ = record_end(&p, None, Some(e.to_string()));
+            let _ = record_failure(&p, None, e.to_string());
             Err(e)
         }
     }
@@ -296,7 +296,7 @@ pub fn run_task_observed(
 pub fn finish_recorded(p: &PreparedTask, exit_code: i32) -> Result<TaskOutcome, TaskError> {
     let result = finish(p, exit_code);
     if let Err(e) = &result {
-        let _ = record_end(p, None, Some(e.to_string()));
+        let _ = record_failure(p, None, e.to_string());
     }
     result
 }
@@ -306,7 +306,7 @@ pub fn finish_recorded(p: &PreparedTask, exit_code: i32) -> Result<TaskOutcome, 
 /// Errors: the datastore cannot be written.
 pub fn abandon(p: &PreparedTask, reason: &str) -> Result<(), TaskError> {
     store_logs(p)?;
-    record_end(p, None, Some(reason.to_string()))
+    record_failure(p, None, reason.to_string())
 }
 
 /// Loads the flow, claims the attempt, and writes the task's inputs into a scratch folder.
@@ -476,7 +476,7 @@ pub fn prepare_checked(
             Ok(p)
         }
         Err(e) => {
-            let _ = record_end(&p, None, Some(e.to_string()));
+            let _ = record_failure(&p, None, e.to_string());
             Err(e)
         }
     }
@@ -941,10 +941,10 @@ fn pump(
 pub fn finish(p: &PreparedTask, exit_code: i32) -> Result<TaskOutcome, TaskError> {
     store_logs(p)?;
     if exit_code != 0 {
-        record_end(
+        record_failure(
             p,
             Some(exit_code),
-            Some(format!("the command exited with code {exit_code}")),
+            format!("the command exited with code {exit_code}"),
         )?;
         return Ok(TaskOutcome {
             attempt: p.attempt,
@@ -1124,19 +1124,19 @@ fn write_control_files(p: &PreparedTask, arts: &Artifacts) -> Result<(), TaskErr
     }
 }
 
-/// Replaces the attempt record with its end state.
-fn record_end(
+/// Replaces the attempt record with a failed end (a success ends in `done.json` instead):
+/// the command's exit code when it exited, and why the attempt failed.
+fn record_failure(
     p: &PreparedTask,
     exit_code: Option<i32>,
-    error: Option<String>,
+    error: String,
 ) -> Result<(), TaskError> {
-    let ok = exit_code == Some(0) && error.is_none();
     let rec = AttemptRecord {
-        status: if ok { "succeeded" } else { "failed" }.into(),
+        status: "failed".into(),
         started: p.started.clone(),
         ended: Some(super::datastore::now()),
         exit_code,
-        error,
+        error: Some(error),
     };
     p.ds.write_attempt_record(&p.run_id, &p.addr, p.attempt, &rec)
 }
