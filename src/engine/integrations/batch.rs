@@ -763,15 +763,15 @@ fn start<T>(
     .map_err(|e| format!("cannot run {:?} in {}: {e}", program, launch.cwd.display()))
 }
 
-/// Spawns `launch` for job `spec` in a new process group (with `batch_env`, the variables
-/// AWS Batch sets), streams its output, waits for it or for `timeout` seconds (then kills
-/// the group). `Err` when the process could not be spawned.
 /// A permit of [`BatchOptions::slots`] (`None` when unbounded), held while a process runs.
 async fn acquire_slot(opts: &BatchOptions) -> Option<tokio::sync::OwnedSemaphorePermit> {
     let slots = opts.slots.clone()?;
     slots.acquire_owned().await.ok()
 }
 
+/// Spawns `launch` for job `spec` in a new process group (with `batch_env`, the variables
+/// AWS Batch sets), streams its output, waits for it or for `timeout` seconds (then kills
+/// the group). `Err` when the process could not be spawned.
 async fn run_process(
     spec: &JobSpec,
     launch: &Launch,
