@@ -544,6 +544,34 @@ mod tests {
         assert!(!c.started(i32::MAX));
     }
 
+    /// A wrapped process is reported when it starts and when it ends, once each.
+    #[tokio::test]
+    async fn a_wrapped_process_is_reported_when_it_starts_and_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let finished = Arc::new(Mutex::new(None));
+        let events = Arc::new(Mutex::new(vec![]));
+        let e = events.clone();
+        let batch = LocalBatch::new(BatchOptions {
+            sink: OutputSink::Discard,
+            on_process: Some(Arc::new(move |job: &str, started: bool| {
+                e.lock().unwrap().push((job.to_string(), started))
+            })),
+            hook: Some(Arc::new(Wrap {
+                script: "exit 3".into(),
+                dir: dir.path().to_path_buf(),
+                finished: finished.clone(),
+            })),
+            ..Default::default()
+        });
+        assert!(batch.invoke(request(None)).await.is_err());
+        let seen = events.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            [("train".to_string(), true), ("train".to_string(), false)]
+        );
+        assert_eq!(*finished.lock().unwrap(), Some((3, false)));
+    }
+
     #[test]
     fn a_slot_is_waited_for_and_a_cancellation_ends_the_wait() {
         let slots = Arc::new(tokio::sync::Semaphore::new(1));
