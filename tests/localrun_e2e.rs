@@ -413,7 +413,11 @@ fn interruption_stops_cleanly_and_resume_continues() {
     let dir = run_copy();
     let ds = dir.path().join(".flowc");
     let flow = dir.path().join("interrupt.flow");
+    // The run's scratch folders go here, to check that a clean stop leaves none behind.
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
     let mut child = command(&flow, &ds, &["--run-id", "first", "--quiet"])
+        .env("TMPDIR", &tmp)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -439,6 +443,8 @@ fn interruption_stops_cleanly_and_resume_continues() {
         "failed"
     );
     assert!(!run.join("slow/done.json").exists());
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().collect();
+    assert!(left.is_empty(), "temporary folders left: {left:?}");
     std::fs::write(dir.path().join("scripts/slow.sh"), "true\n").unwrap();
     let resumed = succeed(&flow, &ds, &["--resume", "first"]);
     assert_eq!(artifacts(&ds, "Interrupt", &resumed, "end")["total"], 1);
@@ -528,7 +534,11 @@ fn a_killed_interpreter_leaves_a_run_that_resume_continues() {
     let dir = run_copy();
     let ds = dir.path().join(".flowc");
     let flow = dir.path().join("interrupt.flow");
+    // A SIGKILLed interpreter cannot remove its scratch folders: keep them in the test's own.
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
     let mut child = command(&flow, &ds, &["--run-id", "killed", "--quiet"])
+        .env("TMPDIR", &tmp)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
