@@ -701,12 +701,14 @@ fn max_workers_bounds_the_commands_running_at_once() {
     std::fs::write(dir.path().join("items.sh"), items).unwrap();
     let work = "mkdir -p running seen; touch running/$FLOW_ITEM; ls running | wc -l > seen/$FLOW_ITEM; sleep 0.3; rm running/$FLOW_ITEM";
     std::fs::write(dir.path().join("work.sh"), work).unwrap();
-    for workers in ["1", "3"] {
+    // In-process tasks (the blocking runner) and `flowc task` children (the async one).
+    for (workers, mode) in [("1", None), ("3", None), ("2", Some("--task-process"))] {
         let _ = std::fs::remove_dir_all(dir.path().join("seen"));
         let out = Command::new(BIN)
             .arg("interpret")
             .arg(&flow)
             .args(["--clock", "virtual", "--quiet", "--max-workers", workers])
+            .args(mode)
             .output()
             .unwrap();
         assert!(

@@ -404,7 +404,6 @@ impl Job {
     ) -> Result<ProcessOutcome, String> {
         let batch_env = self.attempt_env(n);
         let Some(hook) = opts.hook.clone() else {
-            let _slot = acquire_slot(opts).await;
             return run_process(&self.spec, &self.launch(), opts, &batch_env, self.timeout).await;
         };
         let cancel = Arc::new(blocking::Cancel::default());
@@ -428,7 +427,6 @@ impl Job {
                 Ok(ended_early(&self.spec, opts, code, stderr))
             }
             blocking::Ran::NotWrapped(_) => {
-                let _slot = acquire_slot(opts).await;
                 run_process(&self.spec, &self.launch(), opts, &batch_env, self.timeout).await
             }
         }
@@ -763,15 +761,11 @@ fn start<T>(
     .map_err(|e| format!("cannot run {:?} in {}: {e}", program, launch.cwd.display()))
 }
 
-/// A permit of [`BatchOptions::slots`] (`None` when unbounded), held while a process runs.
-async fn acquire_slot(opts: &BatchOptions) -> Option<tokio::sync::OwnedSemaphorePermit> {
-    let slots = opts.slots.clone()?;
-    slots.acquire_owned().await.ok()
-}
-
 /// Spawns `launch` for job `spec` in a new process group (with `batch_env`, the variables
 /// AWS Batch sets), streams its output, waits for it or for `timeout` seconds (then kills
-/// the group). `Err` when the process could not be spawned.
+/// the group). `Err` when the process could not be spawned. Holds one of
+/// [`BatchOptions::slots`] from just before the spawn until the process is reaped, as the
+/// blocking runner does.
 async fn run_process(
     spec: &JobSpec,
     launch: &Launch,
@@ -779,6 +773,10 @@ async fn run_process(
     batch_env: &[(String, String)],
     timeout: Option<u64>,
 ) -> Result<ProcessOutcome, String> {
+    let slot = match opts.slots.clone() {
+        Some(slots) => slots.acquire_owned().await.ok(),
+        None => None,
+    };
     let mut child = start(spec, launch, opts, batch_env, |file, program, args| {
         spawn((file, program), args, spec, launch, opts, batch_env)
     })?;
@@ -816,6 +814,7 @@ async fn run_process(
         }
     };
     seen.end();
+    drop(slot);
     guard.kill();
     if let Some(h) = out {
         let _ = h.await;
@@ -1241,13 +1240,10 @@ mod tests {
     /// (the blocking runner's counterpart is in `blocking`'s tests).
     #[tokio::test]
     async fn a_process_is_reported_when_it_starts_and_ends() {
-        let events = Arc::new(Mutex::new(vec![]));
-        let e = events.clone();
+        let (on_process, events) = process_events();
         let b = LocalBatch::new(BatchOptions {
             sink: OutputSink::Discard,
-            on_process: Some(Arc::new(move |job: &str, started: bool| {
-                e.lock().unwrap().push((job.to_string(), started))
-            })),
+            on_process: Some(on_process),
             ..Default::default()
         });
         b.invoke(request(SUBMIT_JOB_SYNC, &["true"])).await.unwrap();
@@ -1256,6 +1252,19 @@ mod tests {
             seen,
             [("train".to_string(), true), ("train".to_string(), false)]
         );
+    }
+
+    /// Process events as [`BatchOptions::on_process`] reports them: `(job name, started)`.
+    pub(super) type ProcessEvents = Arc<Mutex<Vec<(String, bool)>>>;
+
+    /// A callback for [`BatchOptions::on_process`] and the events it records.
+    pub(super) fn process_events() -> (ProcessCallback, ProcessEvents) {
+        let events = ProcessEvents::default();
+        let e = events.clone();
+        let on: ProcessCallback = Arc::new(move |job: &str, started: bool| {
+            e.lock().unwrap().push((job.to_string(), started))
+        });
+        (on, events)
     }
 
     fn hooked(hook: impl BatchHook + 'static) -> LocalBatch {

@@ -549,13 +549,10 @@ mod tests {
     async fn a_wrapped_process_is_reported_when_it_starts_and_ends() {
         let dir = tempfile::tempdir().unwrap();
         let finished = Arc::new(Mutex::new(None));
-        let events = Arc::new(Mutex::new(vec![]));
-        let e = events.clone();
+        let (on_process, events) = super::super::tests::process_events();
         let batch = LocalBatch::new(BatchOptions {
             sink: OutputSink::Discard,
-            on_process: Some(Arc::new(move |job: &str, started: bool| {
-                e.lock().unwrap().push((job.to_string(), started))
-            })),
+            on_process: Some(on_process),
             hook: Some(Arc::new(Wrap {
                 script: "exit 3".into(),
                 dir: dir.path().to_path_buf(),
