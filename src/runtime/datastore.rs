@@ -156,6 +156,13 @@ pub struct AttemptRecord {
     pub error: Option<String>,
 }
 
+/// The attempt a `done.json` names (`{"attempt": N, …}`).
+fn done_attempt(done: &Value) -> Option<u32> {
+    done.get("attempt")
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+}
+
 /// `runs/RUN_ID/run.json`: a run's metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunMeta {
@@ -556,8 +563,7 @@ impl Datastore {
     fn done_at(&self, key: &Key) -> Result<Option<u32>, TaskError> {
         Ok(self
             .get_json_written_once::<Value>(key)?
-            .and_then(|v| v.get("attempt").and_then(Value::as_u64))
-            .map(|n| n as u32))
+            .and_then(|v| done_attempt(&v)))
     }
 
     /// Writes `done.json` pointing at attempt `n` (after its manifest): `{attempt, manifest}`,
@@ -578,31 +584,6 @@ impl Datastore {
             v["ended"] = Value::from(now());
         }
         self.put_json(&key, &v)
-    }
-
-    /// The record of attempt `n` as `done.json` gives it when that attempt succeeded:
-    /// `succeeded`, exit code 0, its times (`started` from `running` when `done.json` has
-    /// none).
-    fn succeeded_record(
-        &self,
-        done_key: &Key,
-        n: u32,
-        running: &AttemptRecord,
-    ) -> Result<Option<AttemptRecord>, TaskError> {
-        let Some(done) = self.get_json_written_once::<Value>(done_key)? else {
-            return Ok(None);
-        };
-        if done.get("attempt").and_then(Value::as_u64) != Some(u64::from(n)) {
-            return Ok(None);
-        }
-        let text = |k: &str| done.get(k).and_then(Value::as_str).map(String::from);
-        Ok(Some(AttemptRecord {
-            status: "succeeded".into(),
-            started: text("started").unwrap_or_else(|| running.started.clone()),
-            ended: text("ended"),
-            exit_code: Some(0),
-            error: None,
-        }))
     }
 
     /// The artifacts after a task's successful attempt, `None` when it has not succeeded.
@@ -691,22 +672,26 @@ impl Datastore {
         n: u32,
     ) -> Result<Option<AttemptRecord>, TaskError> {
         let key = self.attempt_key(run_id, task, n)?.join("attempt.json")?;
-        let done = self.task_key(run_id, task)?.join("done.json")?;
-        self.merged_record(&key, &done, n)
-    }
-
-    fn merged_record(
-        &self,
-        attempt_key: &Key,
-        done_key: &Key,
-        n: u32,
-    ) -> Result<Option<AttemptRecord>, TaskError> {
-        match self.get_json::<AttemptRecord>(attempt_key)? {
-            Some(r) if r.status == "running" => {
-                Ok(Some(self.succeeded_record(done_key, n, &r)?.unwrap_or(r)))
-            }
-            other => Ok(other),
-        }
+        let rec = match self.get_json::<AttemptRecord>(&key)? {
+            Some(r) if r.status == "running" => r,
+            other => return Ok(other),
+        };
+        let done_key = self.task_key(run_id, task)?.join("done.json")?;
+        let done = self
+            .get_json_written_once::<Value>(&done_key)?
+            .filter(|d| done_attempt(d) == Some(n));
+        let Some(done) = done else {
+            return Ok(Some(rec));
+        };
+        // Succeeded: exit code 0 and the times done.json records (a cloned task's has none).
+        let text = |k: &str| done.get(k).and_then(Value::as_str).map(String::from);
+        Ok(Some(AttemptRecord {
+            status: "succeeded".into(),
+            started: text("started").unwrap_or(rec.started),
+            ended: text("ended"),
+            exit_code: Some(0),
+            error: None,
+        }))
     }
 
     /// Replaces the record of an attempt (when it fails; or a cloned task's).
