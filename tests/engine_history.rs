@@ -469,3 +469,31 @@ fn parallel_tail_matches_aws_recording() {
         ]
     );
 }
+
+#[test]
+fn a_child_execution_of_a_distributed_map_has_its_own_events_quota() {
+    // Each iteration of a distributed Map is a child execution with its own history and the
+    // same quota (AWS: every Standard execution, child ones included, may record 25,000
+    // events). A child that loops forever fails at its quota instead of running unbounded;
+    // the parent's history stays short and its Map fails on the default failure threshold.
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "A", "States": {
+                "A": {"Type": "Pass", "Next": "B"},
+                "B": {"Type": "Pass", "Next": "A"}}}}}});
+    let r = run_cfg(
+        def,
+        json!([1, 2]),
+        ExecutionConfig {
+            clock: ClockMode::Virtual,
+            max_history_events: 50,
+            ..ExecutionConfig::default()
+        },
+    );
+    assert_eq!(r.status, ExecutionStatus::Failed);
+    assert_eq!(
+        r.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+    assert!(r.event_count() < 50, "{} events", r.event_count());
+}

@@ -304,8 +304,10 @@ async fn run_iterations(
         run.limit,
         started,
         |i, prev| {
+            // A child execution has its own history under the same quota as its parent
+            // (AWS: each Standard execution, child ones included, 25,000 events).
             let rec = if m.distributed {
-                Arc::new(Recorder::new(usize::MAX, false))
+                Arc::new(Recorder::new(ex.cfg.max_history_events, false))
             } else {
                 b.rec.clone()
             };
