@@ -512,6 +512,20 @@ impl Datastore {
         Ok(self.store.put(key, &text)?)
     }
 
+    /// [`Datastore::put_json`] for a file written once and never changed in a run (see
+    /// [`Datastore::get_json_written_once`]): once written it is also kept in the cache, so
+    /// that the tasks of a local run read what an earlier one wrote (a join, its inputs'
+    /// `done.json` and manifests) without going to the store.
+    fn put_json_written_once<T: Serialize>(&self, key: &Key, v: &T) -> Result<(), TaskError> {
+        let text =
+            serde_json::to_vec_pretty(v).map_err(|e| TaskError::Invalid(format!("{key}: {e}")))?;
+        self.store.put(key, &text)?;
+        if let Some(cache) = &self.cache {
+            cache.put_file(key.as_str(), Arc::new(text));
+        }
+        Ok(())
+    }
+
     /// `runs/RUN_ID/parameters.json` (written by the state `flowc-SaveParameters`).
     pub fn parameters_key(&self, run_id: &str) -> Result<Key, TaskError> {
         Ok(self.run_key(run_id)?.join("parameters.json")?)
@@ -533,7 +547,7 @@ impl Datastore {
 
     /// Writes `parameters.json` (what `flowc-SaveParameters` does on AWS).
     pub fn write_parameters(&self, run_id: &str, p: &Map<String, Value>) -> Result<(), TaskError> {
-        self.put_json(&self.parameters_key(run_id)?, p)
+        self.put_json_written_once(&self.parameters_key(run_id)?, p)
     }
 
     /// The manifest of an attempt, if written.
@@ -551,7 +565,7 @@ impl Datastore {
         let key = self
             .attempt_key(&m.run_id, task, m.attempt)?
             .join("manifest.json")?;
-        self.put_json(&key, m)
+        self.put_json_written_once(&key, m)
     }
 
     /// The successful attempt of a task (`done.json`), if any.
@@ -583,7 +597,7 @@ impl Datastore {
             v["started"] = Value::from(started);
             v["ended"] = Value::from(now());
         }
-        self.put_json(&key, &v)
+        self.put_json_written_once(&key, &v)
     }
 
     /// The artifacts after a task's successful attempt, `None` when it has not succeeded.
@@ -928,6 +942,34 @@ mod tests {
             ds(dir.path()).get_value(&r).is_err(),
             "without the cache: missing"
         );
+    }
+
+    #[test]
+    fn what_a_cached_datastore_writes_once_is_read_back_from_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Arc::new(ObjectCache::default());
+        let a = ds(dir.path()).with_cache(cache.clone());
+        let task = addr("work", "3");
+        let m = Manifest {
+            flow: "F".into(),
+            run_id: "r".into(),
+            step: "work".into(),
+            index: "3".into(),
+            attempt: 0,
+            artifacts: Artifacts::default(),
+        };
+        a.write_manifest(&m, &task).unwrap();
+        a.write_done("r", &task, 0, None).unwrap();
+        // Another task's datastore with the same cache (a join): the files are gone, the
+        // cache answers; without it they are missing.
+        std::fs::remove_dir_all(dir.path().join("F/runs/r/work/3")).unwrap();
+        let b = ds(dir.path()).with_cache(cache);
+        assert_eq!(b.done("r", &task).unwrap(), Some(0));
+        assert_eq!(
+            b.done_artifacts("r", &task).unwrap(),
+            Some(Artifacts::default())
+        );
+        assert_eq!(ds(dir.path()).done("r", &task).unwrap(), None);
     }
 
     #[test]
