@@ -181,6 +181,20 @@ fn result_writer_files_on_disk() {
     assert_eq!(manifest["DestinationBucket"], "data");
     let size = std::fs::metadata(base.join("FAILED_0.json")).unwrap().len();
     assert_eq!(manifest["ResultFiles"]["FAILED"][0]["Size"], size);
+    // Byte for byte, keys in AWS's order (the output is deterministic).
+    assert_eq!(
+        std::fs::read_to_string(base.join("FAILED_0.json")).unwrap(),
+        concat!(
+            r#"[{"ExecutionArn":"arn:aws:states:us-east-1:123456789012:execution:TrainFlow/Foreach:b","#,
+            r#""Input":"{\"id\":2}","InputDetails":{"Included":true},"Name":"b","#,
+            r#""Error":"States.TaskFailed","Cause":"exit 1","RedriveCount":0,"#,
+            r#""RedriveStatus":"NOT_REDRIVABLE","#,
+            r#""RedriveStatusReason":"Execution is FAILED and cannot be redriven","#,
+            r#""StartDate":"1970-01-01T00:00:00.000Z","#,
+            r#""StateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:TrainFlow/Foreach","#,
+            r#""Status":"FAILED","StopDate":"1970-01-01T00:00:00.001Z"}]"#
+        )
+    );
     let pending: Value =
         serde_json::from_str(&std::fs::read_to_string(base.join("PENDING_0.json")).unwrap())
             .unwrap();
