@@ -62,7 +62,19 @@ fn interpret(flow: &Path, ds: &Path, args: &[&str]) -> (Value, Output) {
         .last()
         .and_then(|l| serde_json::from_str(l).ok())
         .unwrap_or(Value::Null);
+    if let (Some(flow), Some(run)) = (v["flow"].as_str(), v["run_id"].as_str()) {
+        task_statuses_are_what_the_store_holds(ds, flow, run);
+    }
     (v, out)
+}
+
+/// The status of every task that `run.json` records at the end of a run (an in-process run
+/// takes them from what it wrote) is what listing the run's folder finds.
+fn task_statuses_are_what_the_store_holds(ds: &Path, flow: &str, run: &str) {
+    let meta = read_json(&run_dir(ds, flow, run).join("run.json"));
+    let listed = store(ds, flow).task_statuses(run).unwrap();
+    assert!(!listed.is_empty(), "run {run} of {flow} recorded no task");
+    assert_eq!(meta["tasks"], json!(listed), "run {run} of {flow}");
 }
 
 /// Runs and asserts the run succeeded; returns the run id.

@@ -230,6 +230,20 @@ pub struct Datastore {
 #[derive(Debug, Default)]
 pub struct ObjectCache {
     inner: Mutex<CacheInner>,
+    /// Runs whose every attempt record and `done.json` is written through this cache (see
+    /// [`ObjectCache::track_run`]), with what was written: run id → task id → journal.
+    runs: Mutex<HashMap<String, BTreeMap<String, TaskJournal>>>,
+}
+
+/// What a tracked run's datastore holds for one task, as [`Datastore::task_statuses`] reads
+/// it from the store.
+#[derive(Debug, Default, Clone)]
+struct TaskJournal {
+    /// The highest attempt recorded (`attempt-N/attempt.json`) and the status that record
+    /// holds.
+    last: Option<(u32, String)>,
+    /// The attempt `done.json` names.
+    done: Option<u32>,
 }
 
 #[derive(Debug, Default)]
@@ -288,11 +302,65 @@ impl ObjectCache {
         }
     }
 
+    /// Declares that every attempt record and `done.json` of run `run_id` from now on is
+    /// written through this cache (a local run whose tasks all run in-process), so that
+    /// [`Datastore::task_statuses`] answers from what was written instead of listing the
+    /// run (4,000 folders for a 2,000-task run). Call before the run's first attempt.
+    pub fn track_run(&self, run_id: &str) {
+        self.journals().entry(run_id.to_string()).or_default();
+    }
+
+    fn journals(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, BTreeMap<String, TaskJournal>>> {
+        self.runs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Notes, for a tracked run, a change `f` to a task's journal.
+    fn note(&self, run_id: &str, task: &TaskAddr, f: impl FnOnce(&mut TaskJournal)) {
+        if let Some(run) = self.journals().get_mut(run_id) {
+            f(run.entry(task_id(task)).or_default());
+        }
+    }
+
+    /// The statuses of a tracked run, as [`Datastore::task_statuses`] documents them.
+    fn statuses(&self, run_id: &str) -> Option<BTreeMap<String, String>> {
+        let journals = self.journals();
+        let run = journals.get(run_id)?;
+        Some(
+            run.iter()
+                .filter_map(|(task, j)| {
+                    let (n, status) = j.last.as_ref()?;
+                    let status = match j.done == Some(*n) {
+                        true => "succeeded".to_string(),
+                        false => status.clone(),
+                    };
+                    Some((task.clone(), status))
+                })
+                .collect(),
+        )
+    }
+
     fn put_value(&self, sha: &str, size: usize, v: Arc<Value>) {
         let mut inner = self.lock();
         if !inner.values.contains_key(sha) && Self::admit(&mut inner, size) {
             inner.values.insert(sha.to_string(), v);
         }
+    }
+}
+
+/// A task's id in [`RunMeta::tasks`]: `STEP`, or `STEP-INDEX` inside a foreach.
+fn task_id(task: &TaskAddr) -> String {
+    match task.index.0.is_empty() {
+        true => task.step.clone(),
+        false => format!("{}-{}", task.step, task.index),
+    }
+}
+
+/// Records attempt `n`'s `status` in `j` when no later attempt is recorded.
+fn note_attempt(j: &mut TaskJournal, n: u32, status: &str) {
+    if j.last.as_ref().is_none_or(|(m, _)| n >= *m) {
+        j.last = Some((n, status.to_string()));
     }
 }
 
@@ -597,7 +665,11 @@ impl Datastore {
             v["started"] = Value::from(started);
             v["ended"] = Value::from(now());
         }
-        self.put_json_written_once(&key, &v)
+        self.put_json_written_once(&key, &v)?;
+        if let Some(c) = &self.cache {
+            c.note(run_id, task, |j| j.done = Some(n));
+        }
+        Ok(())
     }
 
     /// The artifacts after a task's successful attempt, `None` when it has not succeeded.
@@ -671,6 +743,9 @@ impl Datastore {
         loop {
             let key = self.attempt_key(run_id, task, n)?.join("attempt.json")?;
             if self.store.put_if_absent(&key, &text)? {
+                if let Some(c) = &self.cache {
+                    c.note(run_id, task, |j| note_attempt(j, n, &record.status));
+                }
                 return Ok((n, record));
             }
             n += 1;
@@ -716,7 +791,11 @@ impl Datastore {
         n: u32,
         r: &AttemptRecord,
     ) -> Result<(), TaskError> {
-        self.put_json(&self.attempt_key(run_id, task, n)?.join("attempt.json")?, r)
+        self.put_json(&self.attempt_key(run_id, task, n)?.join("attempt.json")?, r)?;
+        if let Some(c) = &self.cache {
+            c.note(run_id, task, |j| note_attempt(j, n, &r.status));
+        }
+        Ok(())
     }
 
     /// Stores a log file of an attempt as `attempt-N/NAME` (`stdout.log`, `stderr.log`). The
@@ -814,7 +893,12 @@ impl Datastore {
 
     /// Status of the last attempt of every task of a run: `TASK_ID` → `running`,
     /// `succeeded` or `failed`.
+    /// For a run its cache tracks (see [`ObjectCache::track_run`]), from what was written;
+    /// otherwise by listing the run.
     pub fn task_statuses(&self, run_id: &str) -> Result<BTreeMap<String, String>, TaskError> {
+        if let Some(s) = self.cache.as_ref().and_then(|c| c.statuses(run_id)) {
+            return Ok(s);
+        }
         let prefix = self.run_key(run_id)?;
         // TASK_ID → (last attempt, its attempt.json, the task's done.json).
         let mut last: BTreeMap<String, (u32, Key, Key)> = BTreeMap::new();
@@ -1000,8 +1084,26 @@ mod tests {
 
     #[test]
     fn finish_run_records_the_status_of_every_task() {
+        finish_run_records_every_task(false);
+    }
+
+    #[test]
+    fn a_tracked_run_records_at_its_end_what_listing_it_finds() {
+        finish_run_records_every_task(true);
+    }
+
+    /// Failed, succeeded (after a failure), running and cloned-then-retried tasks; `tracked`:
+    /// through a cache that tracks the run, so that its end does not list the run.
+    fn finish_run_records_every_task(tracked: bool) {
         let dir = tempfile::tempdir().unwrap();
-        let d = ds(dir.path());
+        let d = match tracked {
+            true => {
+                let cache = Arc::new(ObjectCache::default());
+                cache.track_run("r");
+                ds(dir.path()).with_cache(cache)
+            }
+            false => ds(dir.path()),
+        };
         assert!(d.finish_run("r", "succeeded").is_err());
         let meta = RunMeta {
             flow: "F".into(),
@@ -1052,6 +1154,7 @@ mod tests {
             tasks,
             [("a", "succeeded"), ("b-1.2", "running"), ("c-0", "running")]
         );
+        assert_eq!(ds(dir.path()).task_statuses("r").unwrap(), m.tasks);
         assert_eq!(d.run_meta("r").unwrap(), Some(m));
     }
 

@@ -180,6 +180,13 @@ pub fn run(opts: &LocalRunOptions) -> Result<RunOutcome, LocalError> {
     // Shared by the runner and the in-process tasks (see `config`); set once the origin of a
     // resume is read, as the cache holds only files written once.
     let ds = ds.with_cache(Arc::default());
+    if !opts.task_process {
+        // Every attempt record and done.json of the run is then written through this cache
+        // (by the runner, or by a task running in-process), so its end need not list it.
+        if let Some(c) = ds.cache() {
+            c.track_run(&run_id);
+        }
+    }
     let sm = definition::parse(&compiled.definition).map_err(|errs| {
         usage(format!(
             "flowc bug: the compiled state machine does not load: {}",
