@@ -305,7 +305,8 @@ impl ObjectCache {
     /// Declares that every attempt record and `done.json` of run `run_id` from now on is
     /// written through this cache (a local run whose tasks all run in-process), so that
     /// [`Datastore::task_statuses`] answers from what was written instead of listing the
-    /// run (4,000 folders for a 2,000-task run). Call before the run's first attempt.
+    /// run (4,000 folders for a 2,000-task run). Call before the run's first attempt. Holds
+    /// one small entry per task of the run, outside the cache's byte budget.
     pub fn track_run(&self, run_id: &str) {
         self.journals().entry(run_id.to_string()).or_default();
     }
@@ -319,7 +320,7 @@ impl ObjectCache {
     /// Notes, for a tracked run, a change `f` to a task's journal.
     fn note(&self, run_id: &str, task: &TaskAddr, f: impl FnOnce(&mut TaskJournal)) {
         if let Some(run) = self.journals().get_mut(run_id) {
-            f(run.entry(task_id(task)).or_default());
+            f(run.entry(task.task_id()).or_default());
         }
     }
 
@@ -349,12 +350,9 @@ impl ObjectCache {
     }
 }
 
-/// A task's id in [`RunMeta::tasks`]: `STEP`, or `STEP-INDEX` inside a foreach.
-fn task_id(task: &TaskAddr) -> String {
-    match task.index.0.is_empty() {
-        true => task.step.clone(),
-        false => format!("{}-{}", task.step, task.index),
-    }
+/// The pretty-printed JSON text stored at `key`.
+fn json_text<T: Serialize>(key: &Key, v: &T) -> Result<Vec<u8>, TaskError> {
+    serde_json::to_vec_pretty(v).map_err(|e| TaskError::Invalid(format!("{key}: {e}")))
 }
 
 /// Records attempt `n`'s `status` in `j` when no later attempt is recorded.
@@ -575,9 +573,7 @@ impl Datastore {
     }
 
     fn put_json<T: Serialize>(&self, key: &Key, v: &T) -> Result<(), TaskError> {
-        let text =
-            serde_json::to_vec_pretty(v).map_err(|e| TaskError::Invalid(format!("{key}: {e}")))?;
-        Ok(self.store.put(key, &text)?)
+        Ok(self.store.put(key, &json_text(key, v)?)?)
     }
 
     /// [`Datastore::put_json`] for a file written once and never changed in a run (see
@@ -585,8 +581,7 @@ impl Datastore {
     /// that the tasks of a local run read what an earlier one wrote (a join, its inputs'
     /// `done.json` and manifests) without going to the store.
     fn put_json_written_once<T: Serialize>(&self, key: &Key, v: &T) -> Result<(), TaskError> {
-        let text =
-            serde_json::to_vec_pretty(v).map_err(|e| TaskError::Invalid(format!("{key}: {e}")))?;
+        let text = json_text(key, v)?;
         self.store.put(key, &text)?;
         if let Some(cache) = &self.cache {
             cache.put_file(key.as_str(), Arc::new(text));
@@ -893,6 +888,7 @@ impl Datastore {
 
     /// Status of the last attempt of every task of a run: `TASK_ID` → `running`,
     /// `succeeded` or `failed`.
+    ///
     /// For a run its cache tracks (see [`ObjectCache::track_run`]), from what was written;
     /// otherwise by listing the run.
     pub fn task_statuses(&self, run_id: &str) -> Result<BTreeMap<String, String>, TaskError> {
@@ -1092,7 +1088,8 @@ mod tests {
         finish_run_records_every_task(true);
     }
 
-    /// Failed, succeeded (after a failure), running and cloned-then-retried tasks; `tracked`:
+    /// A task that succeeded after a failure, one running, and one running again after the
+    /// attempt its `done.json` names; `tracked`:
     /// through a cache that tracks the run, so that its end does not list the run.
     fn finish_run_records_every_task(tracked: bool) {
         let dir = tempfile::tempdir().unwrap();

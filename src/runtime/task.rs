@@ -1148,6 +1148,7 @@ fn record_failure(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::{Key, StoreError};
 
     /// A `tar.gz` with one entry whose raw name is `name` (bypassing the tar crate's own
     /// checks, as a hostile package would).
@@ -1163,8 +1164,6 @@ mod tests {
         tar.append(&header, &b"x"[..]).unwrap();
         tar.into_inner().unwrap().finish().unwrap()
     }
-
-    use crate::runtime::{Key, StoreError};
 
     /// A local store that counts the reads of each key.
     struct CountingStore {

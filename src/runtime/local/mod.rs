@@ -34,7 +34,7 @@ use crate::engine::integrations::batch::{BatchOptions, LocalBatch, OutputSink, S
 use crate::engine::integrations::s3::{S3Folder, S3Integration};
 use crate::engine::integrations::Integration;
 use crate::options::CompileOptions;
-use crate::runtime::datastore::{now, Datastore, RunMeta};
+use crate::runtime::datastore::{now, Datastore, ObjectCache, RunMeta};
 use crate::runtime::store::{LocalStore, S3_ROOT_ENV};
 use progress::{Failure, Progress, StepStats};
 use resume::ResumePlan;
@@ -179,14 +179,13 @@ pub fn run(opts: &LocalRunOptions) -> Result<RunOutcome, LocalError> {
     let run_id = run_id(opts, &ds)?;
     // Shared by the runner and the in-process tasks (see `config`); set once the origin of a
     // resume is read, as the cache holds only files written once.
-    let ds = ds.with_cache(Arc::default());
+    let cache = Arc::new(ObjectCache::default());
     if !opts.task_process {
         // Every attempt record and done.json of the run is then written through this cache
         // (by the runner, or by a task running in-process), so its end need not list it.
-        if let Some(c) = ds.cache() {
-            c.track_run(&run_id);
-        }
+        cache.track_run(&run_id);
     }
+    let ds = ds.with_cache(cache);
     let sm = definition::parse(&compiled.definition).map_err(|errs| {
         usage(format!(
             "flowc bug: the compiled state machine does not load: {}",
