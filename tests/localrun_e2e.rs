@@ -4,7 +4,7 @@
 //! `fixtures/run/` run in a temporary copy (some tests edit a script between a run and its
 //! `--resume`, as a user fixing a step would). The virtual clock makes retry waits instant.
 
-use flowc::runtime::{Datastore, IndexPath, LocalStore, TaskAddr};
+use flowc::runtime::{attempt_record_number, Datastore, IndexPath, LocalStore, TaskAddr};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -337,7 +337,7 @@ fn file_artifacts_pass_across_steps() {
     let arts = d.done_artifacts(&run, &addr("end")).unwrap().unwrap();
     let f = &arts.files["greeting.txt"];
     assert_eq!(f.size, "hello from start\n".len() as u64);
-    let stdout = run_dir(ds.path(), "FileArtifacts", &run).join("end/attempt-0/stdout.log");
+    let stdout = run_dir(ds.path(), "FileArtifacts", &run).join("end/attempt-0.stdout.log");
     assert_eq!(
         std::fs::read_to_string(stdout).unwrap().trim(),
         "greeting.txt"
@@ -451,7 +451,7 @@ fn interruption_stops_cleanly_and_resume_continues() {
     let run = run_dir(&ds, "Interrupt", "first");
     assert_eq!(read_json(&run.join("run.json"))["status"], "interrupted");
     assert_eq!(
-        read_json(&run.join("slow/attempt-0/attempt.json"))["status"],
+        read_json(&run.join("slow/attempt-0.json"))["status"],
         "failed"
     );
     assert!(!run.join("slow/done.json").exists());
@@ -576,7 +576,8 @@ fn a_killed_interpreter_leaves_a_run_that_resume_continues() {
 }
 
 /// Every file of a run folder (relative path → comparable content): manifests, `done.json`,
-/// control files and logs as they are; `attempt.json` reduced to status and exit code;
+/// control files and logs as they are; attempt records (`attempt-N.json`) reduced to status
+/// and exit code;
 /// `run.json` to status and parameters (timestamps differ between runs).
 fn run_files(ds: &Path, flow: &str, run: &str) -> std::collections::BTreeMap<String, String> {
     let root = run_dir(ds, flow, run);
@@ -592,7 +593,7 @@ fn run_files(ds: &Path, flow: &str, run: &str) -> std::collections::BTreeMap<Str
             let rel = p.strip_prefix(&root).unwrap().display().to_string();
             let text = std::fs::read_to_string(&p).unwrap();
             let text = match p.file_name().unwrap().to_str().unwrap() {
-                "attempt.json" => {
+                name if attempt_record_number(name).is_some() => {
                     let v: Value = serde_json::from_str(&text).unwrap();
                     format!("{} {}", v["status"], v["exit_code"])
                 }
@@ -687,7 +688,7 @@ fn a_closed_stdout_loses_no_log_and_no_run() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
-    let log = run_dir(&ds, "Loud", "loud").join("start/attempt-0/stdout.log");
+    let log = run_dir(&ds, "Loud", "loud").join("start/attempt-0.stdout.log");
     assert_eq!(std::fs::read_to_string(log).unwrap().lines().count(), 20000);
 }
 

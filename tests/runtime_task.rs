@@ -119,7 +119,7 @@ impl Run {
         let dir = self.task_dir(step, index);
         let done = self.json(&dir.join("done.json"));
         let n = done["attempt"].as_u64().unwrap();
-        self.json(&dir.join(format!("attempt-{n}")).join("manifest.json"))
+        self.json(&dir.join(format!("attempt-{n}.manifest.json")))
     }
 
     fn object(&self, sha: &str) -> Vec<u8> {
@@ -205,15 +205,15 @@ fn linear_artifacts_pass_and_nearer_ancestors_override() {
     assert_eq!(run.value("end", "", "greeting"), Some(json!("hello")));
     // Logs are stored per attempt.
     let log =
-        std::fs::read_to_string(run.task_dir("double", "").join("attempt-0/stdout.log")).unwrap();
+        std::fs::read_to_string(run.task_dir("double", "").join("attempt-0.stdout.log")).unwrap();
     assert_eq!(log, "ok: count=1\n");
     // A log the command wrote nothing to is not stored (it reads as empty).
     assert!(!run
         .task_dir("end", "")
-        .join("attempt-0/stderr.log")
+        .join("attempt-0.stderr.log")
         .exists());
     // A success ends in done.json: the attempt record stays as the claim wrote it.
-    let rec = run.json(&run.task_dir("end", "").join("attempt-0/attempt.json"));
+    let rec = run.json(&run.task_dir("end", "").join("attempt-0.json"));
     assert_eq!(rec["status"], "running");
     let done = run.json(&run.task_dir("end", "").join("done.json"));
     assert_eq!(done["attempt"], 0);
@@ -242,7 +242,7 @@ fn parameters_reach_every_task() {
         run.ok(s, "");
     }
     let log =
-        std::fs::read_to_string(run.task_dir("end", "").join("attempt-0/stdout.log")).unwrap();
+        std::fs::read_to_string(run.task_dir("end", "").join("attempt-0.stdout.log")).unwrap();
     assert_eq!(log, "hello \"world\"\n");
 }
 
@@ -510,7 +510,7 @@ fn flow_output_must_be_an_object() {
         stderr(&out)
     );
     assert!(!run.task_dir("start", "").join("done.json").exists());
-    let rec = run.json(&run.task_dir("start", "").join("attempt-0/attempt.json"));
+    let rec = run.json(&run.task_dir("start", "").join("attempt-0.json"));
     assert_eq!(rec["status"], "failed");
     assert!(rec["error"].as_str().unwrap().contains("FLOW_OUTPUT"));
 }
@@ -523,7 +523,7 @@ fn failures_keep_the_exit_code_and_retries_count_attempts() {
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         let log = std::fs::read_to_string(
             run.task_dir("start", "")
-                .join(format!("attempt-{n}/stderr.log")),
+                .join(format!("attempt-{n}.stderr.log")),
         )
         .unwrap();
         assert!(
@@ -544,7 +544,7 @@ fn failures_keep_the_exit_code_and_retries_count_attempts() {
     assert_eq!(out.status.code(), Some(7));
     assert!(stdout(&out).contains("[start] out"));
     assert!(stderr(&out).contains("[start] err"));
-    let rec = run.json(&run.task_dir("start", "").join("attempt-4/attempt.json"));
+    let rec = run.json(&run.task_dir("start", "").join("attempt-4.json"));
     assert_eq!(
         (rec["status"].clone(), rec["exit_code"].clone()),
         (json!("failed"), json!(7))
@@ -898,11 +898,11 @@ fn sigterm_reaches_the_command_and_the_attempt_is_recorded() {
     assert!(killed.success());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(42));
-    let rec = run.json(&run.task_dir("start", "").join("attempt-0/attempt.json"));
+    let rec = run.json(&run.task_dir("start", "").join("attempt-0.json"));
     assert_eq!(rec["status"], "failed");
     assert_eq!(rec["exit_code"], 42);
     let log =
-        std::fs::read_to_string(run.task_dir("start", "").join("attempt-0/stdout.log")).unwrap();
+        std::fs::read_to_string(run.task_dir("start", "").join("attempt-0.stdout.log")).unwrap();
     assert_eq!(log, "got term\n");
 }
 

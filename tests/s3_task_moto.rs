@@ -14,7 +14,9 @@ mod support;
 use flowc::aws::clients::{Aws, CallLog};
 use flowc::aws::config::Settings;
 use flowc::aws::store::S3Store;
-use flowc::runtime::{Datastore, IndexPath, Key, LocalStore, ObjectStore, TaskAddr};
+use flowc::runtime::{
+    attempt_record_number, Datastore, IndexPath, Key, LocalStore, ObjectStore, TaskAddr,
+};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -227,8 +229,8 @@ fn play(env: &Env, ds: &Datastore, datastore: &str, run: &str) -> Result<(), Out
     ok("end", "")
 }
 
-/// Every key of the flow with its bytes; `attempt.json`, `run.json` and `done.json` with
-/// their timestamps removed.
+/// Every key of the flow with its bytes; attempt records (`attempt-N.json`), `run.json` and
+/// `done.json` with their timestamps removed.
 fn snapshot(store: &dyn ObjectStore) -> BTreeMap<String, Value> {
     let keys = store.list(&Key::new(FLOW).expect("key")).expect("list");
     let mut out = BTreeMap::new();
@@ -236,7 +238,10 @@ fn snapshot(store: &dyn ObjectStore) -> BTreeMap<String, Value> {
         let bytes = store.get(&key).expect("get").expect("listed key exists");
         let name = key.as_str().rsplit('/').next().unwrap_or_default();
         let v = match serde_json::from_slice::<Value>(&bytes) {
-            Ok(mut v) if ["attempt.json", "run.json", "done.json"].contains(&name) => {
+            Ok(mut v)
+                if attempt_record_number(name).is_some()
+                    || ["run.json", "done.json"].contains(&name) =>
+            {
                 if let Some(o) = v.as_object_mut() {
                     o.remove("started");
                     o.remove("ended");

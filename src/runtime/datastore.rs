@@ -118,7 +118,7 @@ pub struct Artifacts {
     pub files: BTreeMap<String, ObjRef>,
 }
 
-/// `attempt-N/manifest.json`: everything visible after a successful attempt.
+/// `attempt-N.manifest.json`: everything visible after a successful attempt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     /// Flow name.
@@ -136,7 +136,7 @@ pub struct Manifest {
     pub artifacts: Artifacts,
 }
 
-/// `attempt-N/attempt.json`: the record of one attempt, written (`running`) when it starts
+/// `attempt-N.json`: the record of one attempt, written (`running`) when it starts
 /// and replaced when it fails. A successful attempt's end is in the task's `done.json`
 /// instead (one file fewer per task); [`Datastore::attempt_record`] merges the two.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,6 +154,16 @@ pub struct AttemptRecord {
     /// Why the attempt failed, when it did.
     #[serde(default)]
     pub error: Option<String>,
+}
+
+/// The attempt whose record a file name is (`attempt-N.json` → `N`), `None` for any other
+/// file of a task (its manifest `attempt-N.manifest.json`, logs, `done.json`, …).
+pub fn attempt_record_number(file_name: &str) -> Option<u32> {
+    file_name
+        .strip_prefix("attempt-")?
+        .strip_suffix(".json")?
+        .parse()
+        .ok()
 }
 
 /// The attempt a `done.json` names (`{"attempt": N, …}`).
@@ -239,7 +249,7 @@ pub struct ObjectCache {
 /// it from the store.
 #[derive(Debug, Default, Clone)]
 struct TaskJournal {
-    /// The highest attempt recorded (`attempt-N/attempt.json`) and the status that record
+    /// The highest attempt recorded (`attempt-N.json`) and the status that record
     /// holds.
     last: Option<(u32, String)>,
     /// The attempt `done.json` names.
@@ -416,9 +426,22 @@ impl Datastore {
         }
     }
 
-    /// `…/STEP[/INDEX]/attempt-N`.
-    pub fn attempt_key(&self, run_id: &str, task: &TaskAddr, n: u32) -> Result<Key, TaskError> {
-        Ok(self.task_key(run_id, task)?.join(&format!("attempt-{n}"))?)
+    /// `…/STEP[/INDEX]/attempt-N.SUFFIX`: a file of attempt `n` in its task's folder:
+    /// `json` (the attempt record), `manifest.json`, `stdout.log`, `stderr.log`.
+    ///
+    /// The files of an attempt sit beside the task's other files rather than in a folder
+    /// per attempt: one folder fewer to create per task, which on a local disk is the
+    /// costliest write of a task (docs/runtime-layout.md).
+    pub fn attempt_file(
+        &self,
+        run_id: &str,
+        task: &TaskAddr,
+        n: u32,
+        suffix: &str,
+    ) -> Result<Key, TaskError> {
+        Ok(self
+            .task_key(run_id, task)?
+            .join(&format!("attempt-{n}.{suffix}"))?)
     }
 
     /// `FLOW/objects/sha256/AB/ABCDEF…` (shared by all runs, so identical content is stored
@@ -620,14 +643,12 @@ impl Datastore {
         task: &TaskAddr,
         n: u32,
     ) -> Result<Option<Manifest>, TaskError> {
-        self.get_json_written_once(&self.attempt_key(run_id, task, n)?.join("manifest.json")?)
+        self.get_json_written_once(&self.attempt_file(run_id, task, n, "manifest.json")?)
     }
 
     /// Writes the manifest of an attempt.
     pub fn write_manifest(&self, m: &Manifest, task: &TaskAddr) -> Result<(), TaskError> {
-        let key = self
-            .attempt_key(&m.run_id, task, m.attempt)?
-            .join("manifest.json")?;
+        let key = self.attempt_file(&m.run_id, task, m.attempt, "manifest.json")?;
         self.put_json_written_once(&key, m)
     }
 
@@ -655,7 +676,7 @@ impl Datastore {
     ) -> Result<(), TaskError> {
         let key = self.task_key(run_id, task)?.join("done.json")?;
         let mut v =
-            serde_json::json!({"attempt": n, "manifest": format!("attempt-{n}/manifest.json")});
+            serde_json::json!({"attempt": n, "manifest": format!("attempt-{n}.manifest.json")});
         if let Some(started) = started {
             v["started"] = Value::from(started);
             v["ended"] = Value::from(now());
@@ -685,20 +706,14 @@ impl Datastore {
         }
     }
 
-    /// Attempt numbers recorded for a task (`attempt-N/attempt.json`), ascending.
+    /// Attempt numbers recorded for a task (`attempt-N.json`), ascending.
     pub fn attempts(&self, run_id: &str, task: &TaskAddr) -> Result<Vec<u32>, TaskError> {
         let prefix = self.task_key(run_id, task)?;
         let mut out: Vec<u32> = self
             .store
             .list(&prefix)?
             .iter()
-            .filter_map(|k| {
-                let rest = k.strip_prefix(&prefix)?;
-                let n = rest
-                    .strip_prefix("attempt-")?
-                    .strip_suffix("/attempt.json")?;
-                n.parse().ok()
-            })
+            .filter_map(|k| attempt_record_number(k.strip_prefix(&prefix)?))
             .collect();
         out.sort_unstable();
         Ok(out)
@@ -736,7 +751,7 @@ impl Datastore {
         };
         let text = serde_json::to_vec_pretty(&record).unwrap_or_default();
         loop {
-            let key = self.attempt_key(run_id, task, n)?.join("attempt.json")?;
+            let key = self.attempt_file(run_id, task, n, "json")?;
             if self.store.put_if_absent(&key, &text)? {
                 if let Some(c) = &self.cache {
                     c.note(run_id, task, |j| note_attempt(j, n, &record.status));
@@ -747,7 +762,7 @@ impl Datastore {
         }
     }
 
-    /// The record of an attempt, if any: its `attempt.json`, or, while that says `running`,
+    /// The record of an attempt, if any: its `attempt-N.json`, or, while that says `running`,
     /// the end recorded in `done.json` when it names this attempt.
     pub fn attempt_record(
         &self,
@@ -755,7 +770,7 @@ impl Datastore {
         task: &TaskAddr,
         n: u32,
     ) -> Result<Option<AttemptRecord>, TaskError> {
-        let key = self.attempt_key(run_id, task, n)?.join("attempt.json")?;
+        let key = self.attempt_file(run_id, task, n, "json")?;
         let rec = match self.get_json::<AttemptRecord>(&key)? {
             Some(r) if r.status == "running" => r,
             other => return Ok(other),
@@ -786,14 +801,14 @@ impl Datastore {
         n: u32,
         r: &AttemptRecord,
     ) -> Result<(), TaskError> {
-        self.put_json(&self.attempt_key(run_id, task, n)?.join("attempt.json")?, r)?;
+        self.put_json(&self.attempt_file(run_id, task, n, "json")?, r)?;
         if let Some(c) = &self.cache {
             c.note(run_id, task, |j| note_attempt(j, n, &r.status));
         }
         Ok(())
     }
 
-    /// Stores a log file of an attempt as `attempt-N/NAME` (`stdout.log`, `stderr.log`). The
+    /// Stores a log file of an attempt as `attempt-N.NAME` (`stdout.log`, `stderr.log`). The
     /// file is the task's scratch copy: it may be moved into place (see
     /// [`ObjectStore::put_file_owned`]).
     pub fn put_log(
@@ -804,7 +819,7 @@ impl Datastore {
         name: &str,
         path: &Path,
     ) -> Result<(), TaskError> {
-        let key = self.attempt_key(run_id, task, n)?.join(name)?;
+        let key = self.attempt_file(run_id, task, n, name)?;
         Ok(self.store.put_file_owned(&key, path)?)
     }
 
@@ -896,7 +911,7 @@ impl Datastore {
             return Ok(s);
         }
         let prefix = self.run_key(run_id)?;
-        // TASK_ID → (last attempt, its attempt.json, the task's done.json).
+        // TASK_ID → (last attempt, its record `attempt-N.json`, the task's done.json).
         let mut last: BTreeMap<String, (u32, Key, Key)> = BTreeMap::new();
         let mut done_keys = std::collections::BTreeSet::new();
         for key in self.store.list(&prefix)? {
@@ -908,19 +923,16 @@ impl Datastore {
                 continue;
             };
             let segs: Vec<&str> = rest.split('/').collect();
-            let (task, task_key, att) = match segs.as_slice() {
-                [step, att, "attempt.json"] => (step.to_string(), prefix.join(step)?, *att),
-                [step, index, att, "attempt.json"] => (
+            let (task, task_key, file) = match segs.as_slice() {
+                [step, file] => (step.to_string(), prefix.join(step)?, *file),
+                [step, index, file] => (
                     format!("{step}-{index}"),
                     prefix.join(step)?.join(index)?,
-                    *att,
+                    *file,
                 ),
                 _ => continue,
             };
-            let Some(n) = att
-                .strip_prefix("attempt-")
-                .and_then(|n| n.parse::<u32>().ok())
-            else {
+            let Some(n) = attempt_record_number(file) else {
                 continue;
             };
             if last.get(&task).is_none_or(|(m, _, _)| n >= *m) {
@@ -930,7 +942,7 @@ impl Datastore {
         let mut out = BTreeMap::new();
         for (task, (n, key, done)) in last {
             // Most tasks succeeded: their done.json (often cached: the join read it) settles
-            // it without reading attempt.json; otherwise attempt.json is the whole record.
+            // it without reading the attempt record; otherwise that record is the whole story.
             let status = match done_keys.contains(done.as_str()) {
                 true if self.done_at(&done)? == Some(n) => "succeeded".to_string(),
                 _ => self
@@ -1079,6 +1091,55 @@ mod tests {
     }
 
     #[test]
+    fn an_attempts_files_sit_in_its_task_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = ds(dir.path());
+        let t = addr("work", "3");
+        let n = d.start_attempt("r", &t, None).unwrap();
+        let log = dir.path().join("scratch.log");
+        std::fs::write(&log, b"hi\n").unwrap();
+        d.put_log("r", &t, n, "stdout.log", &log).unwrap();
+        let m = Manifest {
+            flow: "F".into(),
+            run_id: "r".into(),
+            step: "work".into(),
+            index: "3".into(),
+            attempt: n,
+            artifacts: Artifacts::default(),
+        };
+        d.write_manifest(&m, &t).unwrap();
+        d.write_done("r", &t, n, None).unwrap();
+        let folder = dir.path().join("F/runs/r/work/3");
+        let mut names: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                assert!(e.file_type().unwrap().is_file(), "{:?}", e.path());
+                e.file_name().into_string().unwrap()
+            })
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "attempt-0.json",
+                "attempt-0.manifest.json",
+                "attempt-0.stdout.log",
+                "done.json"
+            ]
+        );
+        let done: Value =
+            serde_json::from_slice(&std::fs::read(folder.join("done.json")).unwrap()).unwrap();
+        assert_eq!(done["manifest"], "attempt-0.manifest.json");
+        // Only the record names an attempt: a manifest or a log does not claim one.
+        let numbers: Vec<Option<u32>> = names.iter().map(|n| attempt_record_number(n)).collect();
+        assert_eq!(numbers, [Some(0), None, None, None]);
+        assert_eq!(attempt_record_number("attempt-12.json"), Some(12));
+        assert_eq!(attempt_record_number("attempt-x.json"), None);
+        assert_eq!(d.attempts("r", &t).unwrap(), vec![0]);
+        assert_eq!(d.manifest("r", &t, 0).unwrap(), Some(m));
+    }
+    #[test]
     fn finish_run_records_the_status_of_every_task() {
         finish_run_records_every_task(false);
     }
@@ -1124,7 +1185,7 @@ mod tests {
         };
         let (first, rec) = d.start_attempt_record("r", &a, None).unwrap();
         d.write_attempt_record("r", &a, first, &failed).unwrap();
-        // A success is recorded by done.json alone: attempt.json still says running.
+        // A success is recorded by done.json alone: the attempt record still says running.
         let n = d.start_attempt("r", &a, None).unwrap();
         d.write_done("r", &a, n, Some(&rec.started)).unwrap();
         let merged = d.attempt_record("r", &a, n).unwrap().unwrap();

@@ -21,7 +21,9 @@ pub mod local;
 pub mod store;
 pub mod task;
 
-pub use datastore::{Artifacts, Datastore, IndexPath, Manifest, ObjRef, RunMeta, TaskAddr};
+pub use datastore::{
+    attempt_record_number, Artifacts, Datastore, IndexPath, Manifest, ObjRef, RunMeta, TaskAddr,
+};
 pub use store::{Key, LocalStore, ObjectStore, StoreError, StoreSpec};
 pub use task::{
     open_store, resolve_task_command, run_task, run_task_observed, PreparedTask, TaskOutcome,

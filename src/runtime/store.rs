@@ -370,7 +370,7 @@ mod tests {
         let store = LocalStore::new(dir.path().join("ds"));
         let scratch = dir.path().join("stdout.log");
         std::fs::write(&scratch, b"hello\n").unwrap();
-        let key = Key::new("f/runs/r/s/attempt-0/stdout.log").unwrap();
+        let key = Key::new("f/runs/r/s/attempt-0.stdout.log").unwrap();
         store.put_file_owned(&key, &scratch).unwrap();
         assert!(!scratch.exists(), "moved, not copied");
         assert_eq!(store.get(&key).unwrap().unwrap(), b"hello\n");

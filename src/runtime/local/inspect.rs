@@ -222,7 +222,7 @@ fn show_task(ds: &Datastore, run_id: &str, t: &TaskAddr) -> Result<String, TaskE
     }
     if let Some(last) = attempts.last() {
         for log in ["stdout.log", "stderr.log"] {
-            let key = ds.attempt_key(run_id, t, *last)?.join(log)?;
+            let key = ds.attempt_file(run_id, t, *last, log)?;
             if let Some(b) = ds.store().get(&key)?.filter(|b| !b.is_empty()) {
                 out.push_str(&format!("\n{log} (attempt {last}):\n"));
                 out.push_str(&String::from_utf8_lossy(&b));

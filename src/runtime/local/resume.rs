@@ -148,7 +148,7 @@ pub fn import_run(
         let Some(bytes) = origin.store().get(&key)? else {
             continue; // deleted since listed
         };
-        if key.as_str().ends_with("/manifest.json") {
+        if key.as_str().ends_with(".manifest.json") {
             let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
                 TaskError::Invalid(format!("{}: {e}", origin.store().location(&key)))
             })?;
