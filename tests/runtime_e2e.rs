@@ -110,7 +110,7 @@ fn the_datastore_of_a_compiled_run_has_the_documented_keys() {
     let rec = read_json(&run.join("flaky/attempt-0.json"));
     assert_eq!(rec["exit_code"], 3);
     assert!(run.join("flaky/error.json").is_file());
-    let m = read_json(&run.join("check_error/attempt-0.manifest.json"));
+    let m = read_json(&run.join("check_error/done.json"));
     let sha = m["values"]["flaky_error"]["sha256"].as_str().unwrap();
     let obj = s3
         .path()

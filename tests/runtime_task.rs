@@ -114,12 +114,9 @@ impl Run {
         serde_json::from_str(&text).unwrap()
     }
 
-    /// The manifest the task's `done.json` points at.
+    /// The task's manifest, its `done.json`.
     fn manifest(&self, step: &str, index: &str) -> Value {
-        let dir = self.task_dir(step, index);
-        let done = self.json(&dir.join("done.json"));
-        let n = done["attempt"].as_u64().unwrap();
-        self.json(&dir.join(format!("attempt-{n}.manifest.json")))
+        self.json(&self.task_dir(step, index).join("done.json"))
     }
 
     fn object(&self, sha: &str) -> Vec<u8> {

@@ -279,7 +279,7 @@ fn tasks_on_s3_write_what_they_write_locally() {
 
     // The flow really went through every construct.
     let end = s3
-        .manifest(run, &addr("end", ""), 0)
+        .done_manifest(run, &addr("end", ""))
         .expect("read")
         .expect("end manifest");
     let values: Vec<&str> = end.artifacts.values.keys().map(String::as_str).collect();
@@ -289,7 +289,7 @@ fn tasks_on_s3_write_what_they_write_locally() {
     assert!(!values.contains(&"x"), "branches disagree on x: {values:?}");
     for (i, item) in ["a", "b", "c"].iter().enumerate() {
         let body = s3
-            .manifest(run, &addr("body", &i.to_string()), 0)
+            .done_manifest(run, &addr("body", &i.to_string()))
             .expect("read")
             .expect("body manifest");
         let file = body.artifacts.files.get(&format!("item-{i}.txt"));
@@ -461,13 +461,13 @@ fn a_failed_run_on_s3_resumes_locally() {
     let end = addr("end", "");
     assert_eq!(local.done("local-1", &end).expect("done"), Some(0));
     let m = local
-        .manifest("local-1", &end, 0)
+        .done_manifest("local-1", &end)
         .expect("read")
         .expect("manifest");
     let ran = m.artifacts.values.get("ran").expect("ran");
     assert_eq!(local.get_value(ran).expect("object copied"), json!("large"));
     let body = local
-        .manifest("local-1", &addr("body", "1"), 0)
+        .done_manifest("local-1", &addr("body", "1"))
         .expect("read")
         .expect("cloned manifest");
     let file = body

@@ -118,7 +118,9 @@ pub struct Artifacts {
     pub files: BTreeMap<String, ObjRef>,
 }
 
-/// `attempt-N.manifest.json`: everything visible after a successful attempt.
+/// `STEP[/INDEX]/done.json`, a task's manifest: everything visible after its successful
+/// attempt, and that attempt's number and times. Written last (after the task's objects and
+/// `foreach.json` / `switch.json`): a task succeeded iff it has one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     /// Flow name.
@@ -129,8 +131,15 @@ pub struct Manifest {
     pub step: String,
     /// Index path text (`""` outside a foreach).
     pub index: String,
-    /// Attempt (0-based, as `FLOW_ATTEMPT`).
+    /// The successful attempt (0-based, as `FLOW_ATTEMPT`).
     pub attempt: u32,
+    /// When that attempt started, RFC 3339 UTC; absent in a cloned task's manifest (the
+    /// attempt record it copies from the origin run holds the times).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
+    /// When that attempt ended, RFC 3339 UTC; absent as `started` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
     /// The artifacts (inherited and new).
     #[serde(flatten)]
     pub artifacts: Artifacts,
@@ -166,11 +175,10 @@ pub fn attempt_record_number(file_name: &str) -> Option<u32> {
         .ok()
 }
 
-/// The attempt a `done.json` names (`{"attempt": N, …}`).
-fn done_attempt(done: &Value) -> Option<u32> {
-    done.get("attempt")
-        .and_then(Value::as_u64)
-        .and_then(|n| u32::try_from(n).ok())
+/// The attempt a `done.json` names, all that [`Datastore::task_statuses`] reads of it.
+#[derive(Deserialize)]
+struct DoneAttempt {
+    attempt: u32,
 }
 
 /// `runs/RUN_ID/run.json`: a run's metadata.
@@ -576,23 +584,27 @@ impl Datastore {
         &self,
         key: &Key,
     ) -> Result<Option<T>, TaskError> {
-        let Some(cache) = &self.cache else {
-            return self.get_json(key);
-        };
-        let bytes = match cache.file(key.as_str()) {
-            Some(b) => b,
-            None => match self.store.get(key)? {
-                None => return Ok(None),
-                Some(b) => {
-                    let b = Arc::new(b);
-                    cache.put_file(key.as_str(), b.clone());
-                    b
-                }
-            },
+        let Some(bytes) = self.get_written_once(key)? else {
+            return Ok(None);
         };
         serde_json::from_slice(&bytes).map(Some).map_err(|e| {
             TaskError::Invalid(format!("{}: invalid JSON: {e}", self.store.location(key)))
         })
+    }
+
+    /// The bytes of a file written once (see [`Datastore::get_json_written_once`]).
+    fn get_written_once(&self, key: &Key) -> Result<Option<Arc<Vec<u8>>>, TaskError> {
+        let Some(cache) = &self.cache else {
+            return Ok(self.store.get(key)?.map(Arc::new));
+        };
+        if let Some(b) = cache.file(key.as_str()) {
+            return Ok(Some(b));
+        }
+        Ok(self.store.get(key)?.map(|b| {
+            let b = Arc::new(b);
+            cache.put_file(key.as_str(), b.clone());
+            b
+        }))
     }
 
     fn put_json<T: Serialize>(&self, key: &Key, v: &T) -> Result<(), TaskError> {
@@ -636,74 +648,86 @@ impl Datastore {
         self.put_json_written_once(&self.parameters_key(run_id)?, p)
     }
 
-    /// The manifest of an attempt, if written.
-    pub fn manifest(
+    /// `STEP[/INDEX]/done.json`.
+    fn done_key(&self, run_id: &str, task: &TaskAddr) -> Result<Key, TaskError> {
+        Ok(self.task_key(run_id, task)?.join("done.json")?)
+    }
+
+    /// The task's manifest (`done.json`), `None` when it has not succeeded. A `done.json`
+    /// written before 2026-11-21 (`{attempt, manifest: "attempt-N/manifest.json", started,
+    /// ended}`) is read with the manifest it points at. Errors: neither.
+    pub fn done_manifest(
         &self,
         run_id: &str,
         task: &TaskAddr,
-        n: u32,
     ) -> Result<Option<Manifest>, TaskError> {
-        self.get_json_written_once(&self.attempt_file(run_id, task, n, "manifest.json")?)
+        let key = self.done_key(run_id, task)?;
+        let Some(bytes) = self.get_written_once(&key)? else {
+            return Ok(None);
+        };
+        match serde_json::from_slice::<Manifest>(&bytes) {
+            Ok(m) => Ok(Some(m)),
+            Err(e) => match self.earlier_done(run_id, task, &bytes)? {
+                Some(m) => Ok(Some(m)),
+                None => Err(TaskError::Invalid(format!(
+                    "{}: not a manifest: {e}",
+                    self.store.location(&key)
+                ))),
+            },
+        }
     }
 
-    /// Writes the manifest of an attempt.
-    pub fn write_manifest(&self, m: &Manifest, task: &TaskAddr) -> Result<(), TaskError> {
-        let key = self.attempt_file(&m.run_id, task, m.attempt, "manifest.json")?;
-        self.put_json_written_once(&key, m)
-    }
-
-    /// The successful attempt of a task (`done.json`), if any.
-    pub fn done(&self, run_id: &str, task: &TaskAddr) -> Result<Option<u32>, TaskError> {
-        self.done_at(&self.task_key(run_id, task)?.join("done.json")?)
-    }
-
-    /// The attempt the `done.json` at `key` names, if it exists.
-    fn done_at(&self, key: &Key) -> Result<Option<u32>, TaskError> {
-        Ok(self
-            .get_json_written_once::<Value>(key)?
-            .and_then(|v| done_attempt(&v)))
-    }
-
-    /// Writes `done.json` pointing at attempt `n` (after its manifest): `{attempt, manifest}`,
-    /// plus `started` (the attempt's, RFC 3339 UTC) and `ended` (now) when `started` is given,
-    /// which end the attempt's record (see [`Datastore::attempt_record`]).
-    pub fn write_done(
+    /// The manifest an earlier build's `done.json` (`bytes`) points at, with the attempt's
+    /// times from `done.json`; `None` when `bytes` is not one or its manifest is missing.
+    fn earlier_done(
         &self,
         run_id: &str,
         task: &TaskAddr,
-        n: u32,
-        started: Option<&str>,
-    ) -> Result<(), TaskError> {
-        let key = self.task_key(run_id, task)?.join("done.json")?;
-        let mut v =
-            serde_json::json!({"attempt": n, "manifest": format!("attempt-{n}.manifest.json")});
-        if let Some(started) = started {
-            v["started"] = Value::from(started);
-            v["ended"] = Value::from(now());
+        bytes: &[u8],
+    ) -> Result<Option<Manifest>, TaskError> {
+        #[derive(Deserialize)]
+        struct EarlierDone {
+            attempt: u32,
+            started: Option<String>,
+            ended: Option<String>,
         }
-        self.put_json_written_once(&key, &v)?;
+        let Ok(done) = serde_json::from_slice::<EarlierDone>(bytes) else {
+            return Ok(None);
+        };
+        let key = self
+            .task_key(run_id, task)?
+            .join(&format!("attempt-{}", done.attempt))?
+            .join("manifest.json")?;
+        Ok(self.get_json::<Manifest>(&key)?.map(|m| Manifest {
+            started: done.started,
+            ended: done.ended,
+            ..m
+        }))
+    }
+
+    /// The successful attempt of a task (the one its `done.json` names), if any.
+    pub fn done(&self, run_id: &str, task: &TaskAddr) -> Result<Option<u32>, TaskError> {
+        Ok(self.done_manifest(run_id, task)?.map(|m| m.attempt))
+    }
+
+    /// Writes the task's manifest, `done.json`, which marks it succeeded: last, after its
+    /// objects and `foreach.json` / `switch.json`. `m.started` and `m.ended` end the
+    /// attempt's record (see [`Datastore::attempt_record`]).
+    pub fn write_done(&self, m: &Manifest, task: &TaskAddr) -> Result<(), TaskError> {
+        self.put_json_written_once(&self.done_key(&m.run_id, task)?, m)?;
         if let Some(c) = &self.cache {
-            c.note(run_id, task, |j| j.done = Some(n));
+            c.note(&m.run_id, task, |j| j.done = Some(m.attempt));
         }
         Ok(())
     }
 
     /// The artifacts after a task's successful attempt, `None` when it has not succeeded.
-    /// Errors: `done.json` points at a missing manifest.
     pub fn done_artifacts(
         &self,
         run_id: &str,
         task: &TaskAddr,
     ) -> Result<Option<Artifacts>, TaskError> {
-        let Some(n) = self.done(run_id, task)? else {
-            return Ok(None);
-        };
-        match self.manifest(run_id, task, n)? {
-            Some(m) => Ok(Some(m.artifacts)),
-            None => Err(TaskError::Invalid(format!(
-                "task {task} of run {run_id}: done.json points at attempt {n}, which has no manifest"
-            ))),
-        }
+        Ok(self.done_manifest(run_id, task)?.map(|m| m.artifacts))
     }
 
     /// Attempt numbers recorded for a task (`attempt-N.json`), ascending.
@@ -775,19 +799,15 @@ impl Datastore {
             Some(r) if r.status == "running" => r,
             other => return Ok(other),
         };
-        let done_key = self.task_key(run_id, task)?.join("done.json")?;
-        let done = self
-            .get_json_written_once::<Value>(&done_key)?
-            .filter(|d| done_attempt(d) == Some(n));
+        let done = self.done_manifest(run_id, task)?.filter(|d| d.attempt == n);
         let Some(done) = done else {
             return Ok(Some(rec));
         };
         // Succeeded: exit code 0 and the times done.json records (a cloned task's has none).
-        let text = |k: &str| done.get(k).and_then(Value::as_str).map(String::from);
         Ok(Some(AttemptRecord {
             status: "succeeded".into(),
-            started: text("started").unwrap_or(rec.started),
-            ended: text("ended"),
+            started: done.started.unwrap_or(rec.started),
+            ended: done.ended,
             exit_code: Some(0),
             error: None,
         }))
@@ -944,7 +964,12 @@ impl Datastore {
             // Most tasks succeeded: their done.json (often cached: the join read it) settles
             // it without reading the attempt record; otherwise that record is the whole story.
             let status = match done_keys.contains(done.as_str()) {
-                true if self.done_at(&done)? == Some(n) => "succeeded".to_string(),
+                true if self
+                    .get_json_written_once::<DoneAttempt>(&done)?
+                    .is_some_and(|d| d.attempt == n) =>
+                {
+                    "succeeded".to_string()
+                }
                 _ => self
                     .get_json::<AttemptRecord>(&key)?
                     .map_or_else(|| "unknown".into(), |r| r.status),
@@ -982,6 +1007,21 @@ mod tests {
         TaskAddr {
             step: step.into(),
             index: IndexPath::parse(index).unwrap(),
+        }
+    }
+
+    /// The manifest of attempt `n` of `task` in run `r`, without artifacts; `started`: the
+    /// attempt's start (it then ends now).
+    fn manifest(task: &TaskAddr, n: u32, started: Option<&str>) -> Manifest {
+        Manifest {
+            flow: "F".into(),
+            run_id: "r".into(),
+            step: task.step.clone(),
+            index: task.index.to_string(),
+            attempt: n,
+            started: started.map(String::from),
+            ended: started.map(|_| now()),
+            artifacts: Artifacts::default(),
         }
     }
 
@@ -1042,16 +1082,7 @@ mod tests {
         let cache = Arc::new(ObjectCache::default());
         let a = ds(dir.path()).with_cache(cache.clone());
         let task = addr("work", "3");
-        let m = Manifest {
-            flow: "F".into(),
-            run_id: "r".into(),
-            step: "work".into(),
-            index: "3".into(),
-            attempt: 0,
-            artifacts: Artifacts::default(),
-        };
-        a.write_manifest(&m, &task).unwrap();
-        a.write_done("r", &task, 0, None).unwrap();
+        a.write_done(&manifest(&task, 0, None), &task).unwrap();
         // Another task's datastore with the same cache (a join): the files are gone, the
         // cache answers; without it they are missing.
         std::fs::remove_dir_all(dir.path().join("F/runs/r/work/3")).unwrap();
@@ -1091,6 +1122,33 @@ mod tests {
     }
 
     #[test]
+    fn a_task_recorded_by_an_earlier_build_is_read_with_its_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = ds(dir.path());
+        let t = addr("work", "3");
+        let folder = dir.path().join("F/runs/r/work/3");
+        std::fs::create_dir_all(folder.join("attempt-1")).unwrap();
+        let earlier = |m: &Manifest| {
+            let mut v = serde_json::to_value(m).unwrap();
+            let o = v.as_object_mut().unwrap();
+            o.remove("started");
+            o.remove("ended");
+            v.to_string()
+        };
+        let m = manifest(&t, 1, Some("2026-11-20T00:00:00.000Z"));
+        std::fs::write(folder.join("attempt-1/manifest.json"), earlier(&m)).unwrap();
+        let done = serde_json::json!({"attempt": 1, "manifest": "attempt-1/manifest.json",
+            "started": m.started, "ended": m.ended});
+        std::fs::write(folder.join("done.json"), done.to_string()).unwrap();
+        assert_eq!(d.done_manifest("r", &t).unwrap(), Some(m.clone()));
+        assert_eq!(d.done("r", &t).unwrap(), Some(1));
+        // Its manifest gone: an error naming the file, not a panic or a success.
+        std::fs::remove_file(folder.join("attempt-1/manifest.json")).unwrap();
+        let e = d.done_manifest("r", &t).unwrap_err().to_string();
+        assert!(e.contains("done.json: not a manifest"), "{e}");
+    }
+
+    #[test]
     fn an_attempts_files_sit_in_its_task_folder() {
         let dir = tempfile::tempdir().unwrap();
         let d = ds(dir.path());
@@ -1099,16 +1157,8 @@ mod tests {
         let log = dir.path().join("scratch.log");
         std::fs::write(&log, b"hi\n").unwrap();
         d.put_log("r", &t, n, "stdout.log", &log).unwrap();
-        let m = Manifest {
-            flow: "F".into(),
-            run_id: "r".into(),
-            step: "work".into(),
-            index: "3".into(),
-            attempt: n,
-            artifacts: Artifacts::default(),
-        };
-        d.write_manifest(&m, &t).unwrap();
-        d.write_done("r", &t, n, None).unwrap();
+        let m = manifest(&t, n, Some("2026-11-21T00:00:00.000Z"));
+        d.write_done(&m, &t).unwrap();
         let folder = dir.path().join("F/runs/r/work/3");
         let mut names: Vec<String> = std::fs::read_dir(&folder)
             .unwrap()
@@ -1121,23 +1171,22 @@ mod tests {
         names.sort();
         assert_eq!(
             names,
-            [
-                "attempt-0.json",
-                "attempt-0.manifest.json",
-                "attempt-0.stdout.log",
-                "done.json"
-            ]
+            ["attempt-0.json", "attempt-0.stdout.log", "done.json"]
         );
+        // done.json is the manifest, with the attempt's times.
         let done: Value =
             serde_json::from_slice(&std::fs::read(folder.join("done.json")).unwrap()).unwrap();
-        assert_eq!(done["manifest"], "attempt-0.manifest.json");
-        // Only the record names an attempt: a manifest or a log does not claim one.
+        assert_eq!(done["attempt"], 0);
+        assert_eq!(done["started"], "2026-11-21T00:00:00.000Z");
+        assert_eq!(done["values"], serde_json::json!({}));
+        // Only the record names an attempt: a log does not claim one.
         let numbers: Vec<Option<u32>> = names.iter().map(|n| attempt_record_number(n)).collect();
-        assert_eq!(numbers, [Some(0), None, None, None]);
+        assert_eq!(numbers, [Some(0), None, None]);
         assert_eq!(attempt_record_number("attempt-12.json"), Some(12));
         assert_eq!(attempt_record_number("attempt-x.json"), None);
+        assert_eq!(attempt_record_number("attempt-1.stdout.log"), None);
         assert_eq!(d.attempts("r", &t).unwrap(), vec![0]);
-        assert_eq!(d.manifest("r", &t, 0).unwrap(), Some(m));
+        assert_eq!(d.done_manifest("r", &t).unwrap(), Some(m));
     }
     #[test]
     fn finish_run_records_the_status_of_every_task() {
@@ -1187,7 +1236,8 @@ mod tests {
         d.write_attempt_record("r", &a, first, &failed).unwrap();
         // A success is recorded by done.json alone: the attempt record still says running.
         let n = d.start_attempt("r", &a, None).unwrap();
-        d.write_done("r", &a, n, Some(&rec.started)).unwrap();
+        d.write_done(&manifest(&a, n, Some(&rec.started)), &a)
+            .unwrap();
         let merged = d.attempt_record("r", &a, n).unwrap().unwrap();
         assert_eq!(
             (merged.status.as_str(), merged.exit_code, &merged.started),
@@ -1197,7 +1247,7 @@ mod tests {
         assert_eq!(d.attempt_record("r", &a, first).unwrap(), Some(failed));
         d.start_attempt("r", &b, None).unwrap();
         // done.json naming another attempt does not end this one.
-        d.write_done("r", &c, 0, None).unwrap();
+        d.write_done(&manifest(&c, 0, None), &c).unwrap();
         d.start_attempt("r", &c, None).unwrap();
         d.start_attempt("r", &c, None).unwrap();
         let m = d.finish_run("r", "failed").unwrap();

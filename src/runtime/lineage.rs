@@ -291,10 +291,11 @@ mod tests {
             step: step.into(),
             index: String::new(),
             attempt: n,
+            started: None,
+            ended: None,
             artifacts,
         };
-        ds.write_manifest(&m, &addr).unwrap();
-        ds.write_done("r", &addr, n, None).unwrap();
+        ds.write_done(&m, &addr).unwrap();
     }
 
     #[test]

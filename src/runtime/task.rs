@@ -3,7 +3,7 @@
 //! same task as a child process (`flowc task …`), for the local runner.
 
 use super::datastore::{
-    Artifacts, AttemptRecord, Datastore, IndexPath, Manifest, ObjRef, TaskAddr,
+    now, Artifacts, AttemptRecord, Datastore, IndexPath, Manifest, ObjRef, TaskAddr,
 };
 use super::graph::Topology;
 use super::lineage::{visible_value, Lineage, TaskInputs};
@@ -984,10 +984,11 @@ fn store_outputs(p: &PreparedTask) -> Result<Manifest, TaskError> {
         step: p.addr.step.clone(),
         index: p.addr.index.to_string(),
         attempt: p.attempt,
+        started: Some(p.started.clone()),
+        ended: Some(now()),
         artifacts: arts,
     };
-    p.ds.write_manifest(&manifest, &p.addr)?;
-    p.ds.write_done(&p.run_id, &p.addr, p.attempt, Some(&p.started))?;
+    p.ds.write_done(&manifest, &p.addr)?;
     Ok(manifest)
 }
 

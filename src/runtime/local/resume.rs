@@ -84,16 +84,11 @@ impl ResumePlan {
         if self.rerun.contains(&task.step) {
             return Ok(false);
         }
-        let Some(n) = ds.done(&self.origin, task)? else {
+        let Some(mut m) = ds.done_manifest(&self.origin, task)? else {
             return Ok(false);
         };
-        let Some(mut m) = ds.manifest(&self.origin, task, n)? else {
-            return Ok(false);
-        };
+        let n = m.attempt;
         copy_small_files(ds, &self.origin, run_id, task)?;
-        m.run_id = run_id.to_string();
-        m.attempt = 0;
-        ds.write_manifest(&m, task)?;
         if let Some(rec) = ds.attempt_record(&self.origin, task, n)? {
             ds.write_attempt_record(run_id, task, 0, &rec)?;
         }
@@ -102,7 +97,12 @@ impl ResumePlan {
         ds.store()
             .put(&key, note.to_string().as_bytes())
             .map_err(TaskError::from)?;
-        ds.write_done(run_id, task, 0, None)?;
+        // The clone's attempt record holds the origin's times.
+        m.run_id = run_id.to_string();
+        m.attempt = 0;
+        m.started = None;
+        m.ended = None;
+        ds.write_done(&m, task)?;
         Ok(true)
     }
 }
@@ -148,7 +148,7 @@ pub fn import_run(
         let Some(bytes) = origin.store().get(&key)? else {
             continue; // deleted since listed
         };
-        if key.as_str().ends_with(".manifest.json") {
+        if key.as_str().ends_with("/done.json") {
             let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
                 TaskError::Invalid(format!("{}: {e}", origin.store().location(&key)))
             })?;
@@ -273,16 +273,17 @@ mod tests {
             step: "start".into(),
             index: String::new(),
             attempt: 0,
+            started: None,
+            ended: None,
             artifacts: Default::default(),
         };
         m.artifacts.values.insert("x".into(), r.clone());
-        origin.write_manifest(&m, &t).unwrap();
-        origin.write_done("r", &t, 0, None).unwrap();
+        origin.write_done(&m, &t).unwrap();
         let done = import_run(&origin, &local, "r", "s3://b/p").unwrap();
         assert_eq!(
             done,
             Imported {
-                keys: 3,
+                keys: 2,
                 objects: 1
             }
         );
