@@ -7,10 +7,15 @@
 #       interpreter's peak RSS and open file descriptors sampled from /proc.
 # CPU per task beyond the command = (CPU of b − CPU of a) / N (user + system, all processes);
 # "interpreter" is the CPU of the flowc process itself (engine and in-process task runtime).
+# When the datastore's file system is not tmpfs, (b) runs again with the datastore and the
+# tasks' temporary files on /dev/shm (when it is a writable tmpfs): the runner's own cost,
+# without the disk's. The header names the file system, and for ext4 whether it has a
+# journal: without one, each new file costs more for minutes after mass deletions in the
+# same block groups (docs/runtime-layout.md), and a run can take 2 to 4 times as long.
 # Usage: bench/localrun.sh [N=2000] [OUTER=200] [INNER=100]; FLOWC=path, WORKERS=P (default:
 # CPUs), BENCH_DIR=DIR: where the datastore and the tasks' temporary files go (default: a new
-# folder under $TMPDIR; e.g. BENCH_DIR=/dev/shm to take the disk out of the measure: each task
-# creates two folders and three small files, each atomically with a temporary file and a
+# folder under $TMPDIR; e.g. BENCH_DIR=/dev/shm to take the disk out of every measure: each
+# task creates one folder and two small files, each atomically with a temporary file and a
 # rename; on a journal-less ext4 disk that costs more right after mass deletions, such as a
 # previous run's clean-up). Extra arguments for `flowc interpret` in INTERPRET_ARGS
 # (e.g. INTERPRET_ARGS=--task-process: a `flowc task` child per task, as before the runtime
@@ -25,10 +30,13 @@ FLOWC=${FLOWC:-target/release/flowc}
 [ -x "$FLOWC" ] || cargo build --release --quiet
 FLOWC=$(realpath "$FLOWC")
 WORK=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}")
-trap 'rm -rf "$WORK"' EXIT
+SHM=""
+trap 'rm -rf "$WORK" ${SHM:+"$SHM"}' EXIT
 mkdir "$WORK/tmp"
 export TMPDIR="$WORK/tmp"
 cp -r fixtures/run "$WORK/flows"
+# Where flowc's datastore and the tasks' temporary files go (see `interpret`).
+DATA=$WORK
 
 # Runs a command under /usr/bin/time; prints "wall cpu maxrss_kb".
 timed() {
@@ -61,9 +69,9 @@ sample() {
 interpret() {
     local flow=$1
     shift
-    (cd "$WORK/flows" && exec /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" \
+    (cd "$WORK/flows" && TMPDIR="$DATA/tmp" exec /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" \
         "$FLOWC" interpret "$flow" --quiet --clock virtual --max-workers "$P" \
-        --datastore "$WORK/ds" ${INTERPRET_ARGS:-} "$@" >/dev/null 2>"$WORK/stderr.txt") &
+        --datastore "$DATA/ds" ${INTERPRET_ARGS:-} "$@" >/dev/null 2>"$WORK/stderr.txt") &
     local timer=$! pid=""
     for _ in $(seq 200); do
         pid=$(pgrep -P "$timer" -x flowc || true)
@@ -82,7 +90,23 @@ bare() {
     timed sh -c "seq $1 | xargs -P $P -I{} true"
 }
 
-echo "flowc local runner benchmark: $(nproc) CPUs, parallelism $P, $FLOWC, datastore in $(df --output=fstype "$WORK" | tail -1) $WORK"
+# The file system under $1, and for ext4 whether it has a journal (/proc/fs/jbd2/DEV-*).
+fs_of() {
+    local type dev
+    type=$(df --output=fstype "$1" | tail -1 | tr -d ' ')
+    dev=$(basename "$(df --output=source "$1" | tail -1 | tr -d ' ')")
+    if [ "$type" = ext4 ]; then
+        if compgen -G "/proc/fs/jbd2/$dev-*" >/dev/null; then
+            type="ext4 with a journal"
+        elif [ -d "/proc/fs/ext4/$dev" ]; then
+            type="ext4 without a journal: new files cost more for minutes after mass deletions"
+        fi
+    fi
+    echo "$type"
+}
+FS=$(fs_of "$WORK")
+echo "flowc local runner benchmark: $(nproc) CPUs, parallelism $P, $FLOWC"
+echo "datastore in $WORK ($FS)"
 read -r a_wall a_cpu _ <<<"$(bare "$N")"
 printf '(a) bare loop, %d x true:            %6.2f s wall, %6.2f s CPU\n' "$N" "$a_wall" "$a_cpu"
 read -r b_wall b_cpu _ b_rss b_fds b_own <<<"$(interpret bench_foreach.flow --param "n=$N")"
@@ -90,6 +114,16 @@ printf '(b) flowc interpret, %d-item foreach: %6.2f s wall, %6.2f s CPU, interpr
     "$N" "$b_wall" "$b_cpu" $((b_rss / 1024)) "$b_fds" "$b_own"
 awk -v a="$a_wall" -v b="$b_wall" -v ac="$a_cpu" -v bc="$b_cpu" -v n="$N" -v own="$b_own" 'BEGIN {
     printf "    ratio b/a = %.2f (target <= 1.5); CPU per task beyond the command: %.1f ms (interpreter %.2f ms)\n", b / a, (bc - ac) * 1000 / n, own * 1000 / n }'
+if [ "$FS" != tmpfs ] && [ "$(fs_of /dev/shm 2>/dev/null)" = tmpfs ] && [ -w /dev/shm ]; then
+    SHM=$(mktemp -d -p /dev/shm)
+    mkdir "$SHM/tmp"
+    DATA=$SHM
+    read -r t_wall t_cpu _ _ _ t_own <<<"$(interpret bench_foreach.flow --param "n=$N")"
+    DATA=$WORK
+    awk -v a="$a_wall" -v b="$t_wall" -v bc="$t_cpu" -v n="$N" -v own="$t_own" 'BEGIN {
+        printf "    the same with the datastore on tmpfs: %.2f s wall, %.2f s CPU; ratio = %.2f; interpreter %.2f ms CPU per task\n", b, bc, b / a, own * 1000 / n }'
+    rm -rf "$SHM"
+fi
 T=$((OUTER * INNER))
 read -r c0_wall c0_cpu _ <<<"$(bare "$T")"
 printf '(c) bare loop, %d x true:           %6.2f s wall, %6.2f s CPU\n' "$T" "$c0_wall" "$c0_cpu"
