@@ -19,8 +19,9 @@
 use crate::ir::{Flow, StepId};
 use crate::runtime::datastore::{Datastore, Manifest, ObjRef, TaskAddr};
 use crate::runtime::graph::successors;
+use crate::runtime::store::Key;
 use crate::runtime::TaskError;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 /// What a resumed run reuses from its origin.
@@ -148,10 +149,9 @@ pub fn import_run(
         let Some(bytes) = origin.store().get(&key)? else {
             continue; // deleted since listed
         };
-        if key.as_str().ends_with("/done.json") {
-            let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
-                TaskError::Invalid(format!("{}: {e}", origin.store().location(&key)))
-            })?;
+        if let Some(m) = manifest_in(&key, &bytes)
+            .map_err(|e| TaskError::Invalid(format!("{}: {e}", origin.store().location(&key))))?
+        {
             refs.extend(m.artifacts.values.into_values());
             refs.extend(m.artifacts.files.into_values());
         }
@@ -170,6 +170,26 @@ pub fn import_run(
     let key = local.run_key(run_id)?.join(ORIGIN_FILE)?;
     local.store().put(&key, note.to_string().as_bytes())?;
     Ok(done)
+}
+
+/// The manifest held by the file at `key` of a run: its `done.json`, or, as builds before
+/// 2026-11-21 wrote it, `attempt-N/manifest.json` (their `done.json` only pointed at it:
+/// `{"attempt": N, "manifest": "attempt-N/manifest.json", …}`). `None` for any other file.
+/// Errors: a file of either name that holds neither.
+fn manifest_in(key: &Key, bytes: &[u8]) -> Result<Option<Manifest>, serde_json::Error> {
+    let name = key.as_str().rsplit('/').next().unwrap_or_default();
+    if !matches!(name, "done.json" | "manifest.json") {
+        return Ok(None);
+    }
+    match serde_json::from_slice::<Manifest>(bytes) {
+        Ok(m) => Ok(Some(m)),
+        Err(e) => match serde_json::from_slice::<Value>(bytes) {
+            Ok(v) if name == "done.json" && v.get("manifest").is_some_and(Value::is_string) => {
+                Ok(None)
+            }
+            _ => Err(e),
+        },
+    }
 }
 
 /// Refuses to overwrite a local run that is not an earlier copy of the same origin.
@@ -294,6 +314,40 @@ mod tests {
         let again = import_run(&origin, &local, "r", "s3://b/p").unwrap();
         assert_eq!(again.objects, 0);
         assert!(import_run(&origin, &local, "r", "s3://other/p").is_err());
+    }
+
+    #[test]
+    fn import_reads_the_manifests_of_a_run_an_earlier_build_wrote() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let origin = Datastore::new(Box::new(LocalStore::new(a.path())), "F").unwrap();
+        let local = Datastore::new(Box::new(LocalStore::new(b.path())), "F").unwrap();
+        origin.write_parameters("r", &Default::default()).unwrap();
+        let r = origin.put_value(&json!(42)).unwrap();
+        let manifest = json!({"flow": "F", "run_id": "r", "step": "start", "index": "",
+            "attempt": 0, "values": {"x": r}, "files": {}});
+        let task = a.path().join("F/runs/r/start");
+        std::fs::create_dir_all(task.join("attempt-0")).unwrap();
+        std::fs::write(task.join("attempt-0/manifest.json"), manifest.to_string()).unwrap();
+        let pointer = json!({"attempt": 0, "manifest": "attempt-0/manifest.json"});
+        std::fs::write(task.join("done.json"), pointer.to_string()).unwrap();
+        let done = import_run(&origin, &local, "r", "s3://b/p").unwrap();
+        assert_eq!(
+            done,
+            Imported {
+                keys: 3,
+                objects: 1
+            }
+        );
+        let t = TaskAddr {
+            step: "start".into(),
+            index: Default::default(),
+        };
+        let arts = local.done_artifacts("r", &t).unwrap().unwrap();
+        assert_eq!(local.get_value(&arts.values["x"]).unwrap(), json!(42));
+        // A done.json that is neither a manifest nor a pointer to one is refused.
+        std::fs::write(task.join("done.json"), b"{\"attempt\": 0}").unwrap();
+        let e = import_run(&origin, &local, "r", "s3://b/p").unwrap_err();
+        assert!(e.to_string().contains("done.json"), "{e}");
     }
 
     #[test]
