@@ -166,7 +166,7 @@ pub struct AttemptRecord {
 }
 
 /// The attempt whose record a file name is (`attempt-N.json` → `N`), `None` for any other
-/// file of a task (its manifest `attempt-N.manifest.json`, logs, `done.json`, …).
+/// file of a task (its logs `attempt-N.stdout.log`, `done.json`, …).
 pub fn attempt_record_number(file_name: &str) -> Option<u32> {
     file_name
         .strip_prefix("attempt-")?
@@ -434,12 +434,12 @@ impl Datastore {
         }
     }
 
-    /// `…/STEP[/INDEX]/attempt-N.SUFFIX`: a file of attempt `n` in its task's folder:
-    /// `json` (the attempt record), `manifest.json`, `stdout.log`, `stderr.log`.
+    /// `…/STEP[/INDEX]/attempt-N.SUFFIX`: a file of attempt `n` in its task's folder, with
+    /// `SUFFIX` `json` (the attempt record), `stdout.log` or `stderr.log`.
     ///
     /// The files of an attempt sit beside the task's other files rather than in a folder
-    /// per attempt: one folder fewer to create per task, which on a local disk is the
-    /// costliest write of a task (docs/runtime-layout.md).
+    /// per attempt: one folder fewer to create per task; on a local disk every new file or
+    /// folder counts (docs/runtime-layout.md).
     pub fn attempt_file(
         &self,
         run_id: &str,
