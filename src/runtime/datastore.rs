@@ -175,10 +175,16 @@ pub fn attempt_record_number(file_name: &str) -> Option<u32> {
         .ok()
 }
 
-/// The attempt a `done.json` names, all that [`Datastore::task_statuses`] reads of it.
+/// What a `done.json` says of the successful attempt, without its artifacts: the fields both
+/// a manifest and an earlier build's `done.json` (a pointer to `attempt-N/manifest.json`)
+/// hold at the top level.
 #[derive(Deserialize)]
-struct DoneAttempt {
+struct DoneHead {
     attempt: u32,
+    #[serde(default)]
+    started: Option<String>,
+    #[serde(default)]
+    ended: Option<String>,
 }
 
 /// `runs/RUN_ID/run.json`: a run's metadata.
@@ -241,7 +247,7 @@ pub struct Datastore {
 }
 
 /// Objects already read and checked against their hash, with their parsed JSON values, and
-/// the files a run writes once (`parameters.json`, `done.json`, manifests), shared by the
+/// the files a run writes once (`parameters.json`, the manifests in `done.json`), shared by the
 /// tasks of one local run (an object never changes: its key is its SHA-256).
 /// A foreach of `n` items then reads and parses the item list once, not once per item.
 /// Holds at most [`ObjectCache::BUDGET`] bytes of object text; when full it is emptied.
@@ -323,7 +329,7 @@ impl ObjectCache {
     /// Declares that every attempt record and `done.json` of run `run_id` from now on is
     /// written through this cache (a local run whose tasks all run in-process), so that
     /// [`Datastore::task_statuses`] answers from what was written instead of listing the
-    /// run (4,000 folders for a 2,000-task run). Call before the run's first attempt. Holds
+    /// run (2,000 folders for a 2,000-task run). Call before the run's first attempt. Holds
     /// one small entry per task of the run, outside the cache's byte budget.
     pub fn track_run(&self, run_id: &str) {
         self.journals().entry(run_id.to_string()).or_default();
@@ -578,7 +584,7 @@ impl Datastore {
     }
 
     /// [`Datastore::get_json`] for a file written once and never changed in a run
-    /// (`parameters.json`, `done.json`, `manifest.json`): found once, it is kept in the cache.
+    /// (`parameters.json`, the manifests in `done.json`): found once, it is kept in the cache.
     /// An absent file is not remembered (it may be written later).
     fn get_json_written_once<T: serde::de::DeserializeOwned>(
         &self,
@@ -614,7 +620,7 @@ impl Datastore {
     /// [`Datastore::put_json`] for a file written once and never changed in a run (see
     /// [`Datastore::get_json_written_once`]): once written it is also kept in the cache, so
     /// that the tasks of a local run read what an earlier one wrote (a join, its inputs'
-    /// `done.json` and manifests) without going to the store.
+    /// manifests) without going to the store.
     fn put_json_written_once<T: Serialize>(&self, key: &Key, v: &T) -> Result<(), TaskError> {
         let text = json_text(key, v)?;
         self.store.put(key, &text)?;
@@ -685,13 +691,7 @@ impl Datastore {
         task: &TaskAddr,
         bytes: &[u8],
     ) -> Result<Option<Manifest>, TaskError> {
-        #[derive(Deserialize)]
-        struct EarlierDone {
-            attempt: u32,
-            started: Option<String>,
-            ended: Option<String>,
-        }
-        let Ok(done) = serde_json::from_slice::<EarlierDone>(bytes) else {
+        let Ok(done) = serde_json::from_slice::<DoneHead>(bytes) else {
             return Ok(None);
         };
         let key = self
@@ -707,7 +707,12 @@ impl Datastore {
 
     /// The successful attempt of a task (the one its `done.json` names), if any.
     pub fn done(&self, run_id: &str, task: &TaskAddr) -> Result<Option<u32>, TaskError> {
-        Ok(self.done_manifest(run_id, task)?.map(|m| m.attempt))
+        Ok(self.done_head(run_id, task)?.map(|d| d.attempt))
+    }
+
+    /// The head of the task's `done.json` (attempt and times), without parsing its artifacts.
+    fn done_head(&self, run_id: &str, task: &TaskAddr) -> Result<Option<DoneHead>, TaskError> {
+        self.get_json_written_once(&self.done_key(run_id, task)?)
     }
 
     /// Writes the task's manifest, `done.json`, which marks it succeeded: last, after its
@@ -799,7 +804,7 @@ impl Datastore {
             Some(r) if r.status == "running" => r,
             other => return Ok(other),
         };
-        let done = self.done_manifest(run_id, task)?.filter(|d| d.attempt == n);
+        let done = self.done_head(run_id, task)?.filter(|d| d.attempt == n);
         let Some(done) = done else {
             return Ok(Some(rec));
         };
@@ -965,7 +970,7 @@ impl Datastore {
             // it without reading the attempt record; otherwise that record is the whole story.
             let status = match done_keys.contains(done.as_str()) {
                 true if self
-                    .get_json_written_once::<DoneAttempt>(&done)?
+                    .get_json_written_once::<DoneHead>(&done)?
                     .is_some_and(|d| d.attempt == n) =>
                 {
                     "succeeded".to_string()
