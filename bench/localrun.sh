@@ -12,9 +12,11 @@
 # without the disk's. The header names the file system, and for ext4 whether it has a
 # journal: without one, each new file costs more for minutes after mass deletions in the
 # same block groups (docs/runtime-layout.md), and a run can take 2 to 4 times as long.
+# (a) and (b) alternate REPEAT times (default 3) and their medians are compared: on a
+# shared 2-CPU virtual machine, six bare loops in a row took 0.86 to 1.17 s.
 # Usage: bench/localrun.sh [N=2000] [OUTER=200] [INNER=100]; FLOWC=path, WORKERS=P (default:
-# CPUs), BENCH_DIR=DIR: where the datastore and the tasks' temporary files go (default: a new
-# folder under $TMPDIR; e.g. BENCH_DIR=/dev/shm to take the disk out of every measure: each
+# CPUs), REPEAT=R, BENCH_DIR=DIR: where the datastore and the tasks' temporary files go
+# (default: a new folder under $TMPDIR; e.g. BENCH_DIR=/dev/shm to take the disk out of every measure: each
 # task creates one folder and two small files, each atomically with a temporary file and a
 # rename; on a journal-less ext4 disk that costs more right after mass deletions, such as a
 # previous run's clean-up). Extra arguments for `flowc interpret` in INTERPRET_ARGS
@@ -26,6 +28,7 @@ N=${1:-2000}
 OUTER=${2:-200}
 INNER=${3:-100}
 P=${WORKERS:-$(nproc)}
+R=${REPEAT:-3}
 FLOWC=${FLOWC:-target/release/flowc}
 [ -x "$FLOWC" ] || cargo build --release --quiet
 FLOWC=$(realpath "$FLOWC")
@@ -105,24 +108,48 @@ fs_of() {
     echo "$type"
 }
 FS=$(fs_of "$WORK")
-echo "flowc local runner benchmark: $(nproc) CPUs, parallelism $P, $FLOWC"
-echo "datastore in $WORK ($FS)"
-read -r a_wall a_cpu _ <<<"$(bare "$N")"
-printf '(a) bare loop, %d x true:            %6.2f s wall, %6.2f s CPU\n' "$N" "$a_wall" "$a_cpu"
-read -r b_wall b_cpu _ b_rss b_fds b_own <<<"$(interpret bench_foreach.flow --param "n=$N")"
-printf '(b) flowc interpret, %d-item foreach: %6.2f s wall, %6.2f s CPU, interpreter: peak RSS %d MB, max %d fds, %.2f s CPU\n' \
-    "$N" "$b_wall" "$b_cpu" $((b_rss / 1024)) "$b_fds" "$b_own"
-awk -v a="$a_wall" -v b="$b_wall" -v ac="$a_cpu" -v bc="$b_cpu" -v n="$N" -v own="$b_own" 'BEGIN {
-    printf "    ratio b/a = %.2f (target <= 1.5); CPU per task beyond the command: %.1f ms (interpreter %.2f ms)\n", b / a, (bc - ac) * 1000 / n, own * 1000 / n }'
 if [ "$FS" != tmpfs ] && [ "$(fs_of /dev/shm 2>/dev/null)" = tmpfs ] && [ -w /dev/shm ]; then
     SHM=$(mktemp -d -p /dev/shm)
     mkdir "$SHM/tmp"
-    DATA=$SHM
-    read -r t_wall t_cpu _ _ _ t_own <<<"$(interpret bench_foreach.flow --param "n=$N")"
-    DATA=$WORK
-    awk -v a="$a_wall" -v b="$t_wall" -v bc="$t_cpu" -v n="$N" -v own="$t_own" 'BEGIN {
-        printf "    the same with the datastore on tmpfs: %.2f s wall, %.2f s CPU; ratio = %.2f; interpreter %.2f ms CPU per task\n", b, bc, b / a, own * 1000 / n }'
-    rm -rf "$SHM"
+fi
+echo "flowc local runner benchmark: $(nproc) CPUs, parallelism $P, $FLOWC"
+echo "datastore in $WORK ($FS)"
+
+# The middle value of its arguments (numbers; for an even count, the upper middle).
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int(NR / 2) + 1]}'
+}
+
+# (a) and (b) alternate R times, so that a slow moment of the machine weighs on both, and
+# the ratio is that of the medians. Nothing is deleted before the end: every run's
+# datastore stays until the script exits (deleting thousands of files first would slow the
+# next run's file creations on a journal-less ext4, docs/runtime-layout.md).
+A_WALL=() A_CPU=() B_WALL=() B_CPU=() B_RSS=() B_FDS=() B_OWN=() T_WALL=() T_CPU=() T_OWN=()
+for _ in $(seq "$R"); do
+    read -r w c _ <<<"$(bare "$N")"
+    A_WALL+=("$w") A_CPU+=("$c")
+    read -r w c _ rss fds own <<<"$(interpret bench_foreach.flow --param "n=$N")"
+    B_WALL+=("$w") B_CPU+=("$c") B_RSS+=("$rss") B_FDS+=("$fds") B_OWN+=("$own")
+    if [ -n "$SHM" ]; then
+        DATA=$SHM
+        read -r w c _ _ _ own <<<"$(interpret bench_foreach.flow --param "n=$N")"
+        DATA=$WORK
+        T_WALL+=("$w") T_CPU+=("$c") T_OWN+=("$own")
+    fi
+done
+a_wall=$(median "${A_WALL[@]}") a_cpu=$(median "${A_CPU[@]}")
+b_wall=$(median "${B_WALL[@]}") b_cpu=$(median "${B_CPU[@]}") b_own=$(median "${B_OWN[@]}")
+b_rss=$(median "${B_RSS[@]}") b_fds=$(median "${B_FDS[@]}")
+echo "(a) and (b): medians of $R alternating runs (each run's wall time in brackets)"
+printf '(a) bare loop, %d x true:            %6.2f s wall, %6.2f s CPU  [%s]\n' "$N" "$a_wall" "$a_cpu" "${A_WALL[*]}"
+printf '(b) flowc interpret, %d-item foreach: %6.2f s wall, %6.2f s CPU, interpreter: peak RSS %d MB, max %d fds, %.2f s CPU  [%s]\n' \
+    "$N" "$b_wall" "$b_cpu" $((b_rss / 1024)) "$b_fds" "$b_own" "${B_WALL[*]}"
+awk -v a="$a_wall" -v b="$b_wall" -v ac="$a_cpu" -v bc="$b_cpu" -v n="$N" -v own="$b_own" 'BEGIN {
+    printf "    ratio b/a = %.2f (target <= 1.5); CPU per task beyond the command: %.1f ms (interpreter %.2f ms)\n", b / a, (bc - ac) * 1000 / n, own * 1000 / n }'
+if [ -n "$SHM" ]; then
+    t_wall=$(median "${T_WALL[@]}") t_cpu=$(median "${T_CPU[@]}") t_own=$(median "${T_OWN[@]}")
+    awk -v a="$a_wall" -v b="$t_wall" -v bc="$t_cpu" -v n="$N" -v own="$t_own" -v runs="${T_WALL[*]}" 'BEGIN {
+        printf "    the same with the datastore on tmpfs: %.2f s wall, %.2f s CPU; ratio = %.2f; interpreter %.2f ms CPU per task  [%s]\n", b, bc, b / a, own * 1000 / n, runs }'
 fi
 T=$((OUTER * INNER))
 read -r c0_wall c0_cpu _ <<<"$(bare "$T")"
