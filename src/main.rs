@@ -9,5 +9,8 @@ use clap::Parser;
 
 fn main() {
     let args = cli::Cli::parse();
-    std::process::exit(cli::run(args));
+    let code = cli::run(args);
+    // Batch jobs stopped from outside get their grace before SIGKILL; none outlives flowc.
+    flowc::engine::integrations::batch::wait_for_stops();
+    std::process::exit(code);
 }

@@ -120,3 +120,76 @@ async fn grandchildren_do_not_outlive_a_finished_job() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(live_members(pgid).is_empty());
 }
+
+/// The process group id a job's `sh` wrote to `pid` in `dir`, once it is there.
+async fn job_pgid(dir: &Path) -> i32 {
+    for _ in 0..200 {
+        if let Ok(text) = std::fs::read_to_string(dir.join("pid")) {
+            if let Ok(pgid) = text.trim().parse() {
+                return pgid;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the job never wrote its pid");
+}
+
+#[tokio::test]
+async fn a_job_stopped_from_outside_gets_sigterm_before_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = batch_in(dir.path());
+    // As a container's main process on AWS Batch: clean up on SIGTERM, then exit.
+    let script = "trap 'echo cleaned > cleaned; exit 3' TERM; echo $$ > pid; \
+                  while :; do sleep 0.05; done";
+    let res = tokio::time::timeout(
+        Duration::from_millis(500),
+        b.invoke(request(&["sh", "-c", script])),
+    )
+    .await;
+    assert!(res.is_err(), "the job should still be running when stopped");
+    let pgid = job_pgid(dir.path()).await;
+    flowc::engine::integrations::batch::wait_for_stops();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("cleaned")).unwrap_or_default(),
+        "cleaned\n",
+        "the job's SIGTERM handler did not run"
+    );
+    assert!(live_members(pgid).is_empty());
+}
+
+#[tokio::test]
+async fn a_job_that_ignores_sigterm_is_killed_after_the_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let grace = Duration::from_millis(700);
+    let b = LocalBatch::new(BatchOptions {
+        cwd: Some(dir.path().to_path_buf()),
+        sink: OutputSink::Discard,
+        stop_grace: grace,
+        ..Default::default()
+    });
+    // Ignored signals stay ignored across exec: the `sleep`s ignore SIGTERM too.
+    let script = "trap '' TERM; echo $$ > pid; sleep 100 & while :; do sleep 0.05; done";
+    let res = tokio::time::timeout(
+        Duration::from_millis(500),
+        b.invoke(request(&["sh", "-c", script])),
+    )
+    .await;
+    let stopped = std::time::Instant::now();
+    assert!(res.is_err(), "the job should still be running when stopped");
+    let pgid = job_pgid(dir.path()).await;
+    assert!(
+        !live_members(pgid).is_empty(),
+        "the job was killed at once instead of getting SIGTERM"
+    );
+    flowc::engine::integrations::batch::wait_for_stops();
+    assert!(
+        stopped.elapsed() >= grace,
+        "killed before the grace: {:?}",
+        stopped.elapsed()
+    );
+    assert!(
+        live_members(pgid).is_empty(),
+        "orphans remain: {:?}",
+        live_members(pgid)
+    );
+}

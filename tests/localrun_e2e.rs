@@ -747,3 +747,52 @@ fn max_workers_bounds_the_commands_running_at_once() {
         assert_eq!(most.to_string(), workers, "--max-workers {workers}");
     }
 }
+
+/// A task stopped from outside (here: its Parallel branch cancelled when the sibling branch
+/// fails) gets SIGTERM before SIGKILL, as AWS Batch's TerminateJob gives it: with
+/// `--task-process` its `flowc task` forwards the signal to the command, records the attempt
+/// as failed and removes its scratch folder, instead of being killed with the attempt left
+/// `running`.
+#[test]
+fn a_task_process_stopped_from_outside_records_its_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = dir.path().join("stopped.flow");
+    std::fs::write(
+        &flow,
+        "flow Stopped {\n  step start { run \"true\" next fail_fast, slow }\n  \
+         step fail_fast { run \"while [ ! -s slow.pid ]; do sleep 0.05; done; exit 1\" next mix }\n  \
+         step slow { run \"echo $$ > slow.pid; exec sleep 100\" next mix }\n  \
+         step mix { run \"true\" next end }\n  step end { run \"true\" }\n}\n",
+    )
+    .unwrap();
+    let ds = dir.path().join(".flowc");
+    let scratch = dir.path().join("tmp");
+    std::fs::create_dir(&scratch).unwrap();
+    let t = Instant::now();
+    let out = command(
+        &flow,
+        &ds,
+        &["--json", "--run-id", "stopped", "--task-process"],
+    )
+    .env("TMPDIR", &scratch)
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        t.elapsed() < Duration::from_secs(30),
+        "the 100 s sleep was not stopped"
+    );
+    assert!(
+        gone(&dir.path().join("slow.pid")),
+        "the step's command survived"
+    );
+    let record = read_json(&run_dir(&ds, "Stopped", "stopped").join("slow/attempt-0.json"));
+    assert_eq!(record["status"], "failed", "{record}");
+    let left: Vec<_> = std::fs::read_dir(&scratch)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "scratch folders left: {left:?}");
+}

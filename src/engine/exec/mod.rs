@@ -144,7 +144,8 @@ impl ExecutionResult {
     }
 }
 
-/// Runs an execution to its end on the current tokio runtime.
+/// Runs an execution to its end on the current tokio runtime, then waits until the Batch jobs
+/// it stopped from outside have ended ([`crate::engine::integrations::batch::stops_ended`]).
 pub async fn execute(sm: &StateMachine, input: Value, cfg: &ExecutionConfig) -> ExecutionResult {
     let ex = Exec::new(cfg, &input);
     let rec = Arc::new(Recorder::new(cfg.max_history_events, cfg.keep_payloads));
@@ -174,6 +175,9 @@ pub async fn execute(sm: &StateMachine, input: Value, cfg: &ExecutionConfig) -> 
     let history = Arc::try_unwrap(rec)
         .map(Recorder::into_events)
         .unwrap_or_default();
+    // Batch jobs this execution stopped (a failed Parallel branch, a state's timeout) get
+    // their grace with their output still read on this runtime.
+    crate::engine::integrations::batch::stops_ended().await;
     ExecutionResult {
         status,
         output,

@@ -40,7 +40,9 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex, OnceLock};
 
 mod blocking;
+mod stop;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+pub use stop::{stops_ended, wait_for_stops};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// `Resource` of a Batch job Step Functions waits for.
@@ -226,7 +228,18 @@ pub struct BatchOptions {
     pub slots: Option<Arc<tokio::sync::Semaphore>>,
     /// Told when each job's process starts and ends (e.g. to count what runs now).
     pub on_process: Option<ProcessCallback>,
+    /// How long a job stopped from outside (its task future dropped: a state's
+    /// `TimeoutSeconds`, a failed or stopped execution) gets between `SIGTERM` and `SIGKILL`
+    /// to its process group (default [`STOP_GRACE`]). Applies to jobs without a
+    /// [`BatchHook`] that wraps their attempt; those are killed at once and their hook
+    /// records the attempt.
+    pub stop_grace: Duration,
 }
+
+/// Default [`BatchOptions::stop_grace`]: 5 s. AWS Batch on ECS waits 30 s
+/// (`ECS_CONTAINER_STOP_TIMEOUT`) before `SIGKILL`; locally a run that ends waits for its
+/// stopped jobs ([`wait_for_stops`]), so the wait is shorter.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
 impl Default for BatchOptions {
     fn default() -> Self {
@@ -240,6 +253,7 @@ impl Default for BatchOptions {
             stderr_tail_lines: 20,
             slots: None,
             on_process: None,
+            stop_grace: STOP_GRACE,
         }
     }
 }
@@ -681,17 +695,37 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Sends `SIGKILL` to process group `pgid`, if any.
+fn kill_group(pgid: Option<i32>) {
+    if let Some(pgid) = pgid {
+        // SAFETY: killpg only sends a signal; a stale group id yields ESRCH, ignored.
+        unsafe {
+            libc::killpg(pgid, libc::SIGKILL);
+        }
+    }
+}
+
+/// The main process of a job run by [`run_process`]; when dropped while it holds the
+/// process (the task future cancelled), stops the job as [`stop`] describes.
+struct StopOnDrop {
+    child: Option<tokio::process::Child>,
+    grace: Duration,
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.take() {
+            stop::stop(child, self.grace);
+        }
+    }
+}
+
 /// Kills a process group with `SIGKILL` when dropped (cancellation) or when told to.
 struct GroupGuard(Option<i32>);
 
 impl GroupGuard {
     fn kill(&mut self) {
-        if let Some(pgid) = self.0.take() {
-            // SAFETY: killpg only sends a signal; a stale group id yields ESRCH, ignored.
-            unsafe {
-                libc::killpg(pgid, libc::SIGKILL);
-            }
-        }
+        kill_group(self.0.take());
     }
 }
 
@@ -777,10 +811,19 @@ async fn run_process(
         Some(slots) => slots.acquire_owned().await.ok(),
         None => None,
     };
-    let mut child = start(spec, launch, opts, batch_env, |file, program, args| {
+    let child = start(spec, launch, opts, batch_env, |file, program, args| {
         spawn((file, program), args, spec, launch, opts, batch_env)
     })?;
-    let mut guard = GroupGuard(child.id().map(|p| p as i32));
+    let pgid = child.id().map(|p| p as i32);
+    // This future dropped before the process is reaped: the job is stopped as AWS Batch's
+    // TerminateJob stops it (SIGTERM, then SIGKILL), in the background.
+    let mut running = StopOnDrop {
+        child: Some(child),
+        grace: opts.stop_grace,
+    };
+    let Some(child) = running.child.as_mut() else {
+        return Err("the job's process is gone".into());
+    };
     let mut seen = ProcessSeen::new(opts, &spec.job_name);
     let (out_log, err_log) = match &launch.logs {
         Some((o, e)) => (Some(o.clone()), Some(e.clone())),
@@ -809,13 +852,16 @@ async fn run_process(
     let (status, timed_out) = match waited {
         Some(status) => (status, false),
         None => {
-            guard.kill();
+            kill_group(pgid);
             (child.wait().await, true)
         }
     };
+    // Reaped (or waiting failed): nothing is left to stop.
+    running.child = None;
     seen.end();
     drop(slot);
-    guard.kill();
+    // AWS Batch stops the container when its essential process exits.
+    kill_group(pgid);
     if let Some(h) = out {
         let _ = h.await;
     }

@@ -531,6 +531,9 @@ fn execute(
                 }
             }
         }
+        // The grace is over, or Ctrl-C came again: kill what is left now, rather than let
+        // dropping the execution stop each job with a grace of its own (batch::stop).
+        tasks::signal_children(libc::SIGKILL);
         (None, true)
     })
 }
@@ -586,7 +589,7 @@ fn failure_text(f: &Failure, interrupted: bool) -> String {
     let exit = f
         .exit_code
         .map(|c| format!("exit code {c}"))
-        .unwrap_or_else(|| "did not run".into());
+        .unwrap_or_else(|| "did not finish".into());
     let mut out = format!(
         "\ntask {} {}: {exit}{}\n  command: {}\n  stderr (last lines):\n",
         f.label,

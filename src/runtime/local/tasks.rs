@@ -252,13 +252,14 @@ impl AttemptHook for InProcessAttempt {
     }
 }
 
+/// Why a task ended without an exit code of its own: its task future was dropped.
+const STOPPED: &str =
+    "stopped from outside: its state timed out, another branch failed or the run was interrupted";
+
 impl Drop for InProcessAttempt {
     fn drop(&mut self) {
         if let Some(p) = self.task.take() {
-            let _ = task::abandon(
-                &p,
-                "stopped: the state timed out or the run was interrupted",
-            );
+            let _ = task::abandon(&p, STOPPED);
         }
     }
 }
@@ -345,7 +346,7 @@ impl Drop for Running<'_> {
             command: vec![],
             exit_code: None,
             stderr_tail: String::new(),
-            reason: "stopped: the state timed out or the run was interrupted".into(),
+            reason: STOPPED.into(),
         };
         self.end(Some(f));
     }

@@ -292,7 +292,7 @@ fn poll_once(streams: &mut [Lines; 2], exit_fd: Option<RawFd>, wait: Option<Dura
 }
 
 /// A pidfd for `pid` (readable once it exits), `None` where the kernel has none.
-fn pidfd_open(pid: i32) -> Option<OwnedFd> {
+pub(super) fn pidfd_open(pid: i32) -> Option<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     // SAFETY: a non-negative result is a descriptor this process now owns.
