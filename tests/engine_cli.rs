@@ -262,3 +262,55 @@ fn result_writer_writes_the_map_run_to_the_s3_folder() {
         "manifest written"
     );
 }
+
+/// SIGINT (a terminal's Ctrl-C) stops an `--asl` execution as `StopExecution` does: its
+/// Batch job, in a process group of its own that the terminal's signal does not reach, gets
+/// SIGTERM (and runs its handler), `flowc` waits for it and exits with 130.
+#[test]
+fn sigint_stops_the_execution_and_its_batch_jobs() {
+    let d = tempfile::tempdir().expect("tmp");
+    let script = "trap 'echo stopped > stopped; exit 143' TERM; echo $$ > job.pid; \
+                  while :; do sleep 0.05; done";
+    write(
+        d.path(),
+        "job.json",
+        &json!({"StartAt": "Job", "States": {"Job": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::batch:submitJob.sync",
+            "Parameters": {"JobName": "j", "JobQueue": "q", "JobDefinition": "d",
+                "ContainerOverrides": {"Command": ["sh", "-c", script]}},
+            "End": true}}}),
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args(["interpret", "--asl", "job.json"])
+        .current_dir(d.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run flowc");
+    let pid_file = d.path().join("job.pid");
+    let t = std::time::Instant::now();
+    while std::fs::read_to_string(&pid_file).map_or(true, |s| s.trim().is_empty()) {
+        assert!(t.elapsed().as_secs() < 60, "the job never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: sends SIGINT to the child this test spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().expect("wait for flowc");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("stopped")).unwrap_or_default(),
+        "stopped\n",
+        "the job's SIGTERM handler did not run"
+    );
+    let pid = std::fs::read_to_string(&pid_file).expect("pid");
+    let stat = Path::new("/proc").join(pid.trim()).join("stat");
+    let alive = std::fs::read_to_string(stat).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| !r.trim_start().starts_with('Z'))
+    });
+    assert!(!alive, "the job outlived flowc");
+}

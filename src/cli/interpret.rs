@@ -3,7 +3,9 @@
 //!
 //! Exit codes: 0 when the execution SUCCEEDED, 1 when it FAILED (or TIMED_OUT), 2 for an
 //! invalid definition, input or option (reported on stderr; definition errors name the JSON
-//! path of the offending field).
+//! path of the offending field), 130 when SIGINT or SIGTERM stopped an `--asl` execution
+//! (as `StopExecution`: its running Batch jobs are stopped as AWS Batch's `TerminateJob`
+//! stops them, `SIGTERM` then `SIGKILL`, and `flowc` exits once they have ended).
 
 use super::common::{read_source, EXIT_OK, EXIT_USAGE, EXIT_USER};
 use flowc::engine::clock::ClockMode;
@@ -12,7 +14,7 @@ use flowc::engine::exec::{
     self, ExecutionConfig, ExecutionResult, ExecutionStatus, MAX_PAYLOAD_BYTES,
 };
 use flowc::engine::history;
-use flowc::engine::integrations::batch::{BatchOptions, OutputSink};
+use flowc::engine::integrations::batch::{self, BatchOptions, OutputSink, STOP_GRACE};
 use flowc::engine::integrations::mock::MockIntegration;
 use flowc::engine::integrations::s3::S3Folder;
 use flowc::engine::integrations::{default_integrations, IntegrationOptions};
@@ -107,7 +109,13 @@ fn run_inner(args: &Args) -> Result<i32, i32> {
     })?;
     let input = read_input(args.input.as_deref())?;
     let cfg = config(args, asl)?;
-    let res = exec::execute_blocking(&sm, input, &cfg);
+    let Some(res) = execute_until_interrupted(&sm, input, &cfg) else {
+        eprintln!(
+            "interrupted: the execution was stopped; its running Batch jobs get SIGTERM, then SIGKILL after {} s",
+            STOP_GRACE.as_secs()
+        );
+        return Ok(super::show::EXIT_INTERRUPTED);
+    };
     if let Some(path) = &args.history {
         write_history(path, &res)?;
     }
@@ -115,6 +123,39 @@ fn run_inner(args: &Args) -> Result<i32, i32> {
     Ok(match res.status {
         ExecutionStatus::Succeeded => EXIT_OK,
         _ => EXIT_USER,
+    })
+}
+
+/// Runs the execution to its end, or until SIGINT or SIGTERM (`None`): the execution is
+/// then dropped, which stops its running tasks (`batch::stop`): each Batch job runs in a
+/// process group of its own, which a terminal's Ctrl-C does not reach.
+fn execute_until_interrupted(
+    sm: &definition::StateMachine,
+    input: Value,
+    cfg: &ExecutionConfig,
+) -> Option<ExecutionResult> {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return Some(exec::execute_blocking(sm, input, cfg));
+    };
+    rt.block_on(async {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return Some(exec::execute(sm, input, cfg).await);
+        };
+        tokio::select! {
+            res = exec::execute(sm, input, cfg) => return Some(res),
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        // The execution is dropped: read its stopped jobs' output until they end.
+        batch::stops_ended().await;
+        None
     })
 }
 
