@@ -760,7 +760,7 @@ fn a_task_process_stopped_from_outside_records_its_attempt() {
     std::fs::write(
         &flow,
         "flow Stopped {\n  step start { run \"true\" next fail_fast, slow }\n  \
-         step fail_fast { run \"while [ ! -s slow.pid ]; do sleep 0.05; done; exit 1\" next mix }\n  \
+         step fail_fast { run \"for i in $(seq 400); do [ -s slow.pid ] && break; sleep 0.05; done; exit 1\" next mix }\n  \
          step slow { run \"echo $$ > slow.pid; exec sleep 100\" next mix }\n  \
          step mix { run \"true\" next end }\n  step end { run \"true\" }\n}\n",
     )
