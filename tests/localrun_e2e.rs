@@ -127,6 +127,14 @@ fn ok_flow(name: &str) -> PathBuf {
     fixtures("ok").join(name)
 }
 
+/// A new temporary folder holding one flow file, `name` with `text`; returns both.
+fn flow_in_tempdir(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = dir.path().join(name);
+    std::fs::write(&flow, text).unwrap();
+    (dir, flow)
+}
+
 #[test]
 fn spec_example_runs_with_its_scripts() {
     let ds = tempfile::tempdir().unwrap();
@@ -673,13 +681,10 @@ fn in_process_tasks_store_what_flowc_task_processes_store() {
 /// logs: no panic, the run succeeds, every line of the step's output is in its log.
 #[test]
 fn a_closed_stdout_loses_no_log_and_no_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let flow = dir.path().join("loud.flow");
-    std::fs::write(
-        &flow,
+    let (dir, flow) = flow_in_tempdir(
+        "loud.flow",
         "flow Loud {\n  step start { run \"seq 1 20000\" next end }\n  step end { run \"true\" }\n}\n",
-    )
-    .unwrap();
+    );
     let ds = dir.path().join(".flowc");
     let mut child = command(&flow, &ds, &["--json", "--run-id", "loud"])
         .stdout(Stdio::piped())
@@ -700,10 +705,8 @@ fn a_closed_stdout_loses_no_log_and_no_run() {
 /// in a shared folder for 0.3 s and records how many marks it saw.
 #[test]
 fn max_workers_bounds_the_commands_running_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let flow = dir.path().join("bound.flow");
-    std::fs::write(
-        &flow,
+    let (dir, flow) = flow_in_tempdir(
+        "bound.flow",
         "flow Bound {
   step start { run \"sh items.sh\" next work foreach items }
   step work { run \"sh work.sh\" next join }
@@ -711,8 +714,7 @@ fn max_workers_bounds_the_commands_running_at_once() {
   step end { run \"true\" }
 }
 ",
-    )
-    .unwrap();
+    );
     let items = r#"echo '{"items": [0,1,2,3,4,5,6,7,8,9]}' > "$FLOW_OUTPUT""#;
     std::fs::write(dir.path().join("items.sh"), items).unwrap();
     let work = "mkdir -p running seen; touch running/$FLOW_ITEM; ls running | wc -l > seen/$FLOW_ITEM; sleep 0.3; rm running/$FLOW_ITEM";
@@ -755,16 +757,13 @@ fn max_workers_bounds_the_commands_running_at_once() {
 /// `running`.
 #[test]
 fn a_task_process_stopped_from_outside_records_its_attempt() {
-    let dir = tempfile::tempdir().unwrap();
-    let flow = dir.path().join("stopped.flow");
-    std::fs::write(
-        &flow,
+    let (dir, flow) = flow_in_tempdir(
+        "stopped.flow",
         "flow Stopped {\n  step start { run \"true\" next fail_fast, slow }\n  \
          step fail_fast { run \"for i in $(seq 400); do [ -s slow.pid ] && break; sleep 0.05; done; exit 1\" next mix }\n  \
          step slow { run \"echo $$ > slow.pid; exec sleep 100\" next mix }\n  \
          step mix { run \"true\" next end }\n  step end { run \"true\" }\n}\n",
-    )
-    .unwrap();
+    );
     let ds = dir.path().join(".flowc");
     let scratch = dir.path().join("tmp");
     std::fs::create_dir(&scratch).unwrap();
