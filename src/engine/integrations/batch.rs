@@ -230,15 +230,14 @@ pub struct BatchOptions {
     pub on_process: Option<ProcessCallback>,
     /// How long a job stopped from outside (its task future dropped: a state's
     /// `TimeoutSeconds`, a failed or stopped execution) gets between `SIGTERM` and `SIGKILL`
-    /// to its process group (default [`STOP_GRACE`]). Applies to jobs without a
-    /// [`BatchHook`] that wraps their attempt; those are killed at once and their hook
-    /// records the attempt.
+    /// to its process group (default [`STOP_GRACE`]); `SIGKILL` comes earlier when the job's
+    /// main process exits first.
     pub stop_grace: Duration,
 }
 
 /// Default [`BatchOptions::stop_grace`]: 5 s. AWS Batch on ECS waits 30 s
-/// (`ECS_CONTAINER_STOP_TIMEOUT`) before `SIGKILL`; locally a run that ends waits for its
-/// stopped jobs ([`wait_for_stops`]), so the wait is shorter.
+/// (`ECS_CONTAINER_STOP_TIMEOUT`) before `SIGKILL`; locally an execution that ends waits for
+/// the jobs it stopped ([`stops_ended`]), so the wait is shorter.
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
 impl Default for BatchOptions {

@@ -9,8 +9,11 @@
 //! the two pipes and a pidfd (Linux ≥ 5.3; without it the child is polled every 20 ms).
 //!
 //! Cancellation (the task future dropped: state timeout, failed execution, interruption)
-//! goes through [`Cancel`]: it kills the process group, and the attempt then ends without
-//! calling the hook's `finish` (the [`AttemptHook`] contract).
+//! goes through [`Cancel`]: the process group gets `SIGTERM`, and `SIGKILL` once
+//! [`BatchOptions::stop_grace`] has passed or the main process has exited (as
+//! [`super::stop`] stops a job without a hook); the attempt then ends without calling the
+//! hook's `finish` (the [`AttemptHook`] contract). This thread still reads the output
+//! meanwhile, and the runtime that spawned it waits for it before it shuts down.
 
 use super::{
     clip, command, emit, exit_code, push_tail, start, AttemptHook, AttemptStart, BatchHook,
@@ -23,6 +26,10 @@ use std::time::{Duration, Instant};
 
 /// Poll interval for the child's exit when no pidfd can be opened.
 const EXIT_POLL: Duration = Duration::from_millis(20);
+
+/// Longest wait on a running process before looking whether its attempt was cancelled
+/// (a cancellation only sends `SIGTERM`; the `SIGKILL` after the grace is sent from here).
+const CANCEL_CHECK: Duration = Duration::from_millis(100);
 
 /// What a blocking attempt came to.
 pub(super) enum Ran {
@@ -51,8 +58,8 @@ enum CancelState {
     Idle,
     /// The process runs, leading the process group with this id.
     Running(i32),
-    /// The attempt's future was dropped.
-    Cancelled,
+    /// The attempt's future was dropped, at this instant.
+    Cancelled(Instant),
 }
 
 impl Cancel {
@@ -61,7 +68,7 @@ impl Cancel {
     fn started(&self, pgid: i32) -> bool {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match *s {
-            CancelState::Cancelled => false,
+            CancelState::Cancelled(_) => false,
             _ => {
                 *s = CancelState::Running(pgid);
                 true
@@ -78,24 +85,35 @@ impl Cancel {
         }
     }
 
-    /// Marks the attempt cancelled and kills its process group if it runs.
+    /// Marks the attempt cancelled and sends `SIGTERM` to its process group if it runs
+    /// (the thread running it sends `SIGKILL` after the grace).
     pub(super) fn cancel(&self) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let CancelState::Running(pgid) = *s {
-            // SAFETY: killpg only sends a signal; a group that is gone yields ESRCH.
-            unsafe {
-                libc::killpg(pgid, libc::SIGKILL);
+        match *s {
+            CancelState::Running(pgid) => {
+                // SAFETY: killpg only sends a signal; the group's leader is not reaped yet
+                // (`ended` comes after), so the id is still this attempt's group.
+                unsafe {
+                    libc::killpg(pgid, libc::SIGTERM);
+                }
             }
+            CancelState::Cancelled(_) => return,
+            CancelState::Idle => {}
         }
-        *s = CancelState::Cancelled;
+        *s = CancelState::Cancelled(Instant::now());
         self.wake.notify_one();
     }
 
+    /// When the attempt was cancelled, if it was.
+    fn cancelled_at(&self) -> Option<Instant> {
+        match *self.state.lock().unwrap_or_else(|e| e.into_inner()) {
+            CancelState::Cancelled(at) => Some(at),
+            _ => None,
+        }
+    }
+
     fn is_cancelled(&self) -> bool {
-        matches!(
-            *self.state.lock().unwrap_or_else(|e| e.into_inner()),
-            CancelState::Cancelled
-        )
+        self.cancelled_at().is_some()
     }
 }
 
@@ -229,6 +247,18 @@ fn run(
             }
             if pidfd.is_none() {
                 wait = Some(wait.map_or(EXIT_POLL, |w| w.min(EXIT_POLL)));
+            }
+            // Until the group is killed: a cancellation's grace, or the next look for one.
+            if guard.0.is_some() {
+                let check = match cancel.cancelled_at() {
+                    Some(at) => (at + opts.stop_grace).saturating_duration_since(Instant::now()),
+                    None => CANCEL_CHECK,
+                };
+                if check.is_zero() {
+                    guard.kill();
+                    continue;
+                }
+                wait = Some(wait.map_or(check, |w| w.min(check)));
             }
         }
         let exit_fd = pidfd.as_ref().filter(|_| status.is_none());
@@ -391,6 +421,11 @@ mod tests {
     }
 
     fn wrapped(script: &str) -> Setup {
+        wrapped_with(script, super::super::STOP_GRACE)
+    }
+
+    /// [`wrapped`] with `stop_grace`.
+    fn wrapped_with(script: &str, stop_grace: Duration) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let finished = Arc::new(Mutex::new(None));
         let seen: Seen = Arc::default();
@@ -404,6 +439,7 @@ mod tests {
                 dir: dir.path().to_path_buf(),
                 finished: finished.clone(),
             })),
+            stop_grace,
             ..Default::default()
         });
         Setup {
@@ -534,6 +570,55 @@ mod tests {
         // The blocking thread notices the end and returns without finishing.
         std::thread::sleep(Duration::from_millis(200));
         assert_eq!(*s.finished.lock().unwrap(), None);
+    }
+
+    /// As AWS Batch's `TerminateJob`: `SIGTERM` first, so the command can clean up.
+    #[tokio::test]
+    async fn a_dropped_attempt_gets_sigterm_before_sigkill() {
+        let s = wrapped("trap 'echo cleaned > cleaned; exit 3' TERM; echo $$ > pid; while :; do sleep 0.05; done");
+        let run = s.batch.invoke(request(None));
+        let cut = tokio::time::timeout(Duration::from_millis(700), run).await;
+        assert!(cut.is_err(), "the attempt must still be running");
+        let main: i32 = std::fs::read_to_string(s.dir.path().join("pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(wait_gone(main), "the command outlived its attempt");
+        assert_eq!(
+            std::fs::read_to_string(s.dir.path().join("cleaned")).unwrap_or_default(),
+            "cleaned\n",
+            "the command's SIGTERM handler did not run"
+        );
+    }
+
+    /// A command that ignores `SIGTERM` is killed with its group once the grace has passed.
+    #[tokio::test]
+    async fn a_dropped_attempt_that_ignores_sigterm_is_killed_after_the_grace() {
+        let grace = Duration::from_millis(600);
+        let s = wrapped_with(
+            "trap '' TERM; echo $$ > pid; sleep 30 & echo $! > bg; while :; do sleep 0.05; done",
+            grace,
+        );
+        let run = s.batch.invoke(request(None));
+        let cut = tokio::time::timeout(Duration::from_millis(700), run).await;
+        let stopped = Instant::now();
+        assert!(cut.is_err(), "the attempt must still be running");
+        let read = |f: &str| -> i32 {
+            std::fs::read_to_string(s.dir.path().join(f))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap()
+        };
+        let (main, bg) = (read("pid"), read("bg"));
+        std::thread::sleep(grace / 3);
+        assert!(alive(main), "killed at once instead of getting SIGTERM");
+        assert!(
+            wait_gone(main) && wait_gone(bg),
+            "the group outlived the grace"
+        );
+        assert!(stopped.elapsed() >= grace, "killed before the grace");
     }
 
     #[test]

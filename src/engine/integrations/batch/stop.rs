@@ -4,7 +4,10 @@
 //! grandchild outlives it).
 //!
 //! A job is stopped from outside when its task future is dropped while its process runs: a
-//! state's `TimeoutSeconds`, a failed or stopped execution, a failed Parallel branch. Step
+//! state's `TimeoutSeconds`, a failed or stopped execution, a failed Parallel branch. This
+//! module stops the jobs that [`super::run_process`] runs on the tokio runtime; an attempt
+//! that a hook wraps runs on a thread of its own, which stops it the same way
+//! (`blocking::Cancel`). Step
 //! Functions does not wait for the job to stop, so neither does the engine: the stop goes on
 //! in the background, on one thread shared by all stops. Meanwhile the job's output is still
 //! read (by the tasks of the tokio runtime that started it: a job writing to a closed pipe
