@@ -91,8 +91,8 @@ impl Cancel {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match *s {
             CancelState::Running(pgid) => {
-                // SAFETY: killpg only sends a signal; the group's leader is not reaped yet
-                // (`ended` comes after), so the id is still this attempt's group.
+                // SAFETY: killpg only sends a signal. `Running` ends right after the leader
+                // is reaped (`ended`), so until then the id is this attempt's group's.
                 unsafe {
                     libc::killpg(pgid, libc::SIGTERM);
                 }
