@@ -549,20 +549,27 @@ mod tests {
         false
     }
 
-    #[tokio::test]
-    async fn a_dropped_attempt_kills_its_group_and_is_not_finished() {
-        let s = wrapped("sleep 30 & echo $! > bg; echo $$ > pid; sleep 30");
+    /// Starts the attempt and drops it after 700 ms, while its command still runs.
+    async fn drop_while_running(s: &Setup) {
         let run = s.batch.invoke(request(None));
         let cut = tokio::time::timeout(Duration::from_millis(700), run).await;
         assert!(cut.is_err(), "the attempt must still be running");
-        let read = |f: &str| -> i32 {
-            std::fs::read_to_string(s.dir.path().join(f))
-                .unwrap()
-                .trim()
-                .parse()
-                .unwrap()
-        };
-        let (bg, main) = (read("bg"), read("pid"));
+    }
+
+    /// The pid the command wrote to `file` in its folder.
+    fn pid_in(s: &Setup, file: &str) -> i32 {
+        std::fs::read_to_string(s.dir.path().join(file))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_dropped_attempt_kills_its_group_and_is_not_finished() {
+        let s = wrapped("sleep 30 & echo $! > bg; echo $$ > pid; sleep 30");
+        drop_while_running(&s).await;
+        let (bg, main) = (pid_in(&s, "bg"), pid_in(&s, "pid"));
         assert!(
             wait_gone(main) && wait_gone(bg),
             "the group outlived its attempt"
@@ -576,14 +583,8 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_attempt_gets_sigterm_before_sigkill() {
         let s = wrapped("trap 'echo cleaned > cleaned; exit 3' TERM; echo $$ > pid; while :; do sleep 0.05; done");
-        let run = s.batch.invoke(request(None));
-        let cut = tokio::time::timeout(Duration::from_millis(700), run).await;
-        assert!(cut.is_err(), "the attempt must still be running");
-        let main: i32 = std::fs::read_to_string(s.dir.path().join("pid"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        drop_while_running(&s).await;
+        let main = pid_in(&s, "pid");
         assert!(wait_gone(main), "the command outlived its attempt");
         assert_eq!(
             std::fs::read_to_string(s.dir.path().join("cleaned")).unwrap_or_default(),
@@ -600,18 +601,9 @@ mod tests {
             "trap '' TERM; echo $$ > pid; sleep 30 & echo $! > bg; while :; do sleep 0.05; done",
             grace,
         );
-        let run = s.batch.invoke(request(None));
-        let cut = tokio::time::timeout(Duration::from_millis(700), run).await;
+        drop_while_running(&s).await;
         let stopped = Instant::now();
-        assert!(cut.is_err(), "the attempt must still be running");
-        let read = |f: &str| -> i32 {
-            std::fs::read_to_string(s.dir.path().join(f))
-                .unwrap()
-                .trim()
-                .parse()
-                .unwrap()
-        };
-        let (main, bg) = (read("pid"), read("bg"));
+        let (main, bg) = (pid_in(&s, "pid"), pid_in(&s, "bg"));
         std::thread::sleep(grace / 3);
         assert!(alive(main), "killed at once instead of getting SIGTERM");
         assert!(
