@@ -182,8 +182,9 @@ async fn a_job_that_ignores_sigterm_is_killed_after_the_grace() {
         "the job was killed at once instead of getting SIGTERM"
     );
     flowc::engine::integrations::batch::wait_for_stops();
+    // `stopped` is taken just after the drop: allow for the instants between.
     assert!(
-        stopped.elapsed() >= grace,
+        stopped.elapsed() + Duration::from_millis(50) >= grace,
         "killed before the grace: {:?}",
         stopped.elapsed()
     );

@@ -610,7 +610,11 @@ mod tests {
             wait_gone(main) && wait_gone(bg),
             "the group outlived the grace"
         );
-        assert!(stopped.elapsed() >= grace, "killed before the grace");
+        // `stopped` is taken just after the drop: allow for the instants between.
+        assert!(
+            stopped.elapsed() + Duration::from_millis(50) >= grace,
+            "killed before the grace"
+        );
     }
 
     #[test]
