@@ -8,15 +8,16 @@
 //! `ContainerOverrides.Environment` (`[{"Name", "Value"}]`, added to the parent environment).
 //! Also honoured as AWS Batch does: `Parameters` (an argument `Ref::name` becomes the value
 //! of `name`), `RetryStrategy.Attempts` (1–10 runs until one exits 0; `EvaluateOnExit` is
-//! not read), `Timeout.AttemptDurationSeconds` (the attempt is killed, `StatusReason` "Job
-//! attempt duration exceeded timeout"), and the variables `AWS_BATCH_JOB_ID`,
+//! not read), `Timeout.AttemptDurationSeconds` (the attempt is stopped as `TerminateJob`
+//! stops a job, `SIGTERM` then `SIGKILL` after [`BatchOptions::stop_grace`]; `StatusReason`
+//! "Job attempt duration exceeded timeout"), and the variables `AWS_BATCH_JOB_ID`,
 //! `AWS_BATCH_JQ_NAME`, `AWS_BATCH_JOB_ATTEMPT` (1-based). The image, resources and array
 //! properties are ignored locally.
 //!
 //! The process runs in its own process group; dropping the task future (cancellation, state
-//! timeout enforced by the executor) kills the whole group with `SIGKILL`, and so does the
-//! end of the job's main process (as AWS Batch stops the container when its essential
-//! process exits), so no grandchild outlives its job.
+//! timeout enforced by the executor) stops the whole group (`SIGTERM`, then `SIGKILL`: see
+//! `stop`), and the end of the job's main process kills it with `SIGKILL` (as AWS Batch stops
+//! the container when its essential process exits), so no grandchild outlives its job.
 //!
 //! Results mimic Step Functions' Batch integration:
 //! - `.sync`: the AWS Batch `DescribeJobs` job description with PascalCase keys
@@ -196,7 +197,7 @@ pub trait AttemptHook: Send {
     /// The process to run.
     fn launch(&self) -> &Launch;
     /// Called on a blocking thread once the process ended with `code` (128 + signal when
-    /// killed; `timed_out` when `Timeout.AttemptDurationSeconds` killed it); returns the
+    /// killed; `timed_out` when `Timeout.AttemptDurationSeconds` stopped it); returns the
     /// attempt's exit code (e.g. 1 when the runtime finds the outputs broken) and lines the
     /// runtime adds to stderr.
     fn finish(self: Box<Self>, code: i32, timed_out: bool) -> (i32, Vec<String>);
@@ -564,7 +565,7 @@ struct ProcessOutcome {
     code: i32,
     /// Last stderr lines.
     tail: VecDeque<String>,
-    /// Killed because `Timeout.AttemptDurationSeconds` elapsed.
+    /// Stopped because `Timeout.AttemptDurationSeconds` elapsed.
     timed_out: bool,
 }
 
@@ -696,10 +697,15 @@ fn now_ms() -> u64 {
 
 /// Sends `SIGKILL` to process group `pgid`, if any.
 fn kill_group(pgid: Option<i32>) {
+    signal_group(pgid, libc::SIGKILL);
+}
+
+/// Sends `sig` to process group `pgid`, if any.
+fn signal_group(pgid: Option<i32>, sig: i32) {
     if let Some(pgid) = pgid {
         // SAFETY: killpg only sends a signal; a stale group id yields ESRCH, ignored.
         unsafe {
-            libc::killpg(pgid, libc::SIGKILL);
+            libc::killpg(pgid, sig);
         }
     }
 }
@@ -851,8 +857,16 @@ async fn run_process(
     let (status, timed_out) = match waited {
         Some(status) => (status, false),
         None => {
-            kill_group(pgid);
-            (child.wait().await, true)
+            // AWS Batch terminates an attempt past its duration as TerminateJob does.
+            signal_group(pgid, libc::SIGTERM);
+            let status = match tokio::time::timeout(opts.stop_grace, child.wait()).await {
+                Ok(status) => status,
+                Err(_) => {
+                    kill_group(pgid);
+                    child.wait().await
+                }
+            };
+            (status, true)
         }
     };
     // Reaped (or waiting failed): nothing is left to stop.
@@ -1524,6 +1538,8 @@ mod tests {
         assert_eq!(out["RetryStrategy"]["Attempts"], 3);
     }
 
+    /// The attempt gets `SIGTERM` (exit code 143 for a shell without a handler), as AWS
+    /// Batch terminates an attempt past its duration.
     #[tokio::test]
     async fn attempt_duration_timeout_fails_the_job() {
         let mut req = request(SUBMIT_JOB_SYNC, &["sh", "-c", "sleep 30 & sleep 30"]);
@@ -1534,7 +1550,43 @@ mod tests {
         let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
         assert_eq!(cause["Status"], "FAILED");
         assert_eq!(cause["StatusReason"], TIMED_OUT);
-        assert_eq!(cause["Container"]["ExitCode"], 137);
+        assert_eq!(cause["Container"]["ExitCode"], 143);
+    }
+
+    /// A command past its attempt duration can clean up on `SIGTERM`; one that ignores it
+    /// is killed after the grace (exit code 137).
+    #[tokio::test]
+    async fn attempt_duration_timeout_sends_sigterm_then_sigkill() {
+        let dir = tempfile::tempdir().unwrap();
+        let grace = Duration::from_millis(500);
+        let b = LocalBatch::new(BatchOptions {
+            cwd: Some(dir.path().to_path_buf()),
+            sink: OutputSink::Discard,
+            stop_grace: grace,
+            ..Default::default()
+        });
+        let job = |script: &str| {
+            let mut req = request(SUBMIT_JOB_SYNC, &["sh", "-c", script]);
+            req.parameters["Timeout"] = json!({"AttemptDurationSeconds": 1});
+            req
+        };
+        let exit_code = |err: StatesError| -> Value {
+            let cause: Value = serde_json::from_str(err.cause.as_deref().unwrap()).unwrap();
+            assert_eq!(cause["StatusReason"], TIMED_OUT);
+            cause["Container"]["ExitCode"].clone()
+        };
+        let handled = "trap 'echo cleaned > cleaned; exit 3' TERM; while :; do sleep 0.05; done";
+        let err = b.invoke(job(handled)).await.unwrap_err();
+        assert_eq!(exit_code(err), 3);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("cleaned")).unwrap(),
+            "cleaned\n"
+        );
+        let started = std::time::Instant::now();
+        let ignored = "trap '' TERM; while :; do sleep 0.05; done";
+        let err = b.invoke(job(ignored)).await.unwrap_err();
+        assert_eq!(exit_code(err), 137);
+        assert!(started.elapsed() >= Duration::from_secs(1) + grace);
     }
 
     #[tokio::test]

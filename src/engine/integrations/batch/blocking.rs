@@ -218,6 +218,8 @@ fn run(
     let pidfd = pidfd_open(pid);
     let mut status = None;
     let mut timed_out = false;
+    // When the attempt's duration ran out (`SIGTERM` sent; `SIGKILL` after the grace).
+    let mut terminated_at = None;
     let status = loop {
         if status.is_none() {
             status = child.try_wait().ok().flatten();
@@ -239,8 +241,10 @@ fn run(
             if let Some(d) = deadline.filter(|_| !timed_out) {
                 let left = d.saturating_duration_since(Instant::now());
                 if left.is_zero() {
+                    // AWS Batch terminates an attempt past its duration as TerminateJob does.
                     timed_out = true;
-                    guard.kill();
+                    super::signal_group(guard.0, libc::SIGTERM);
+                    terminated_at = Some(Instant::now());
                     continue;
                 }
                 wait = Some(left);
@@ -248,9 +252,11 @@ fn run(
             if pidfd.is_none() {
                 wait = Some(wait.map_or(EXIT_POLL, |w| w.min(EXIT_POLL)));
             }
-            // Until the group is killed: a cancellation's grace, or the next look for one.
+            // Until the group is killed: the grace of a stop (a cancellation or the attempt's
+            // duration), or the next look for a cancellation.
             if guard.0.is_some() {
-                let check = match cancel.cancelled_at() {
+                let stopped = cancel.cancelled_at().into_iter().chain(terminated_at).min();
+                let check = match stopped {
                     Some(at) => (at + opts.stop_grace).saturating_duration_since(Instant::now()),
                     None => CANCEL_CHECK,
                 };
@@ -518,22 +524,36 @@ mod tests {
         assert_eq!(last.1.len(), 3000);
     }
 
+    /// `SIGTERM` first (exit code 143 for a shell without a handler), as AWS Batch
+    /// terminates an attempt past its duration; the group goes with the shell.
     #[tokio::test]
-    async fn the_attempt_duration_kills_the_group_and_finish_hears_it() {
+    async fn the_attempt_duration_stops_the_group_and_finish_hears_it() {
         let s = wrapped("sleep 30 & echo $! > bg; sleep 30");
         let started = Instant::now();
         let err = s.batch.invoke(request(Some(1))).await.unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(10));
         let c = cause(err);
         assert_eq!(c["StatusReason"], TIMED_OUT);
-        assert_eq!(c["Container"]["ExitCode"], 137);
-        assert_eq!(*s.finished.lock().unwrap(), Some((137, true)));
+        assert_eq!(c["Container"]["ExitCode"], 143);
+        assert_eq!(*s.finished.lock().unwrap(), Some((143, true)));
         let bg: i32 = std::fs::read_to_string(s.dir.path().join("bg"))
             .unwrap()
             .trim()
             .parse()
             .unwrap();
         assert!(wait_gone(bg), "a process of the group outlived the timeout");
+    }
+
+    /// A command that ignores `SIGTERM` past its attempt duration is killed after the grace.
+    #[tokio::test]
+    async fn the_attempt_duration_kills_what_ignores_sigterm_after_the_grace() {
+        let grace = Duration::from_millis(500);
+        let s = wrapped_with("trap '' TERM; while :; do sleep 0.05; done", grace);
+        let started = Instant::now();
+        let err = s.batch.invoke(request(Some(1))).await.unwrap_err();
+        assert!(started.elapsed() >= Duration::from_secs(1) + grace);
+        assert_eq!(cause(err)["Container"]["ExitCode"], 137);
+        assert_eq!(*s.finished.lock().unwrap(), Some((137, true)));
     }
 
     /// `true` once `pid` is gone (within 5 s); a killed child of a killed shell is reaped
