@@ -91,11 +91,9 @@ impl Cancel {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match *s {
             CancelState::Running(pgid) => {
-                // SAFETY: killpg only sends a signal. `Running` ends right after the leader
-                // is reaped (`ended`), so until then the id is this attempt's group's.
-                unsafe {
-                    libc::killpg(pgid, libc::SIGTERM);
-                }
+                // `Running` ends right after the leader is reaped (`ended`), so until then the
+                // id is this attempt's group's.
+                super::signal_group(Some(pgid), libc::SIGTERM);
             }
             CancelState::Cancelled(_) => return,
             CancelState::Idle => {}

@@ -53,10 +53,7 @@ impl Stopping {
                 None => !matches!(self.child.try_wait(), Ok(None)),
             };
             if exited || now >= self.kill_at {
-                // SAFETY: killpg only sends a signal; a group that is gone yields ESRCH.
-                unsafe {
-                    libc::killpg(self.pgid, libc::SIGKILL);
-                }
+                super::kill_group(Some(self.pgid));
                 self.killed = true;
             }
         }
@@ -127,11 +124,8 @@ pub(super) fn stop(child: tokio::process::Child, grace: Duration) {
         return;
     };
     let pgid = pid as i32;
-    // SAFETY: killpg only sends a signal; the main process is not reaped, so the group id
-    // is still this job's.
-    unsafe {
-        libc::killpg(pgid, libc::SIGTERM);
-    }
+    // The main process is not reaped, so the group id is still this job's.
+    super::signal_group(Some(pgid), libc::SIGTERM);
     let mut job = Stopping {
         child,
         pgid,
