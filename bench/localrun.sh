@@ -51,18 +51,30 @@ timed() {
 }
 
 # Samples the RSS (kB), open file descriptors and CPU ticks (user + system) of process $1
-# until it exits; prints "max_rss max_fds last_ticks".
+# every 50 ms until it exits; prints "max_rss max_fds last_ticks". Only bash builtins run in
+# the loop (no awk, ls or sleep processes), so the sampler costs (b) next to nothing; the
+# last sample is at most 50 ms before the exit, so the CPU it reads is at most that short.
 sample() {
-    local pid=$1 rss=0 fds=0 ticks=0 r f t
+    local pid=$1 rss=0 fds=0 ticks=0 r t key value tick
+    local -a fd stat
+    exec {tick}<> <(:)
     while [ -d "/proc/$pid" ]; do
-        r=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-        f=$(ls "/proc/$pid/fd" 2>/dev/null | wc -l)
-        t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
-        [ "${r:-0}" -gt "$rss" ] && rss=$r
-        [ "$f" -gt "$fds" ] && fds=$f
-        [ "${t:-0}" -gt "$ticks" ] && ticks=$t
-        sleep 0.2
+        r=0
+        { while read -r key value _; do
+            [ "$key" = VmRSS: ] && r=$value && break
+        done <"/proc/$pid/status"; } 2>/dev/null
+        fd=() stat=()
+        shopt -s nullglob
+        fd=("/proc/$pid/fd/"*)
+        shopt -u nullglob
+        { read -ra stat <"/proc/$pid/stat"; } 2>/dev/null
+        t=$((${stat[13]:-0} + ${stat[14]:-0}))
+        [ "$r" -gt "$rss" ] && rss=$r
+        [ "${#fd[@]}" -gt "$fds" ] && fds=${#fd[@]}
+        [ "$t" -gt "$ticks" ] && ticks=$t
+        read -rt 0.05 -u "$tick" _ || true
     done
+    exec {tick}<&-
     echo "$rss $fds $ticks"
 }
 
@@ -125,6 +137,14 @@ largest() {
     printf '%s\n' "$@" | sort -g | tail -1
 }
 
+# awk functions for the summary lines. A ratio needs a bare loop of at least 0.1 s (wall
+# times have 10 ms steps), and the interpreter's CPU is sampled every 50 ms from /proc, so
+# a run too short for one sample reads as none: both print "n/a" rather than inf or 0.
+SHARES='
+function ratio(b, a) { return a >= 0.1 ? sprintf("%.2f", b / a) : "n/a (bare loop under 0.1 s: use more tasks)" }
+function per_task(own, n) { return own > 0 ? sprintf("%.2f ms", own * 1000 / n) : "n/a (run too short to sample)" }
+'
+
 # (a) and (b) alternate R times, so that a slow moment of the machine weighs on both, and
 # the ratio is that of the medians. Nothing is deleted before the end: every run's
 # datastore stays until the script exits (deleting thousands of files first would slow the
@@ -149,12 +169,12 @@ echo "(a) and (b): medians of $R alternating runs (each run's wall time in brack
 printf '(a) bare loop, %d x true:            %6.2f s wall, %6.2f s CPU  [%s]\n' "$N" "$a_wall" "$a_cpu" "${A_WALL[*]}"
 printf '(b) flowc interpret, %d-item foreach: %6.2f s wall, %6.2f s CPU, interpreter: peak RSS %d MB, max %d fds, %.2f s CPU  [%s]\n' \
     "$N" "$b_wall" "$b_cpu" $((b_rss / 1024)) "$b_fds" "$b_own" "${B_WALL[*]}"
-awk -v a="$a_wall" -v b="$b_wall" -v ac="$a_cpu" -v bc="$b_cpu" -v n="$N" -v own="$b_own" 'BEGIN {
-    printf "    ratio b/a = %.2f (target <= 1.5); CPU per task beyond the command: %.1f ms (interpreter %.2f ms)\n", b / a, (bc - ac) * 1000 / n, own * 1000 / n }'
+awk -v a="$a_wall" -v b="$b_wall" -v ac="$a_cpu" -v bc="$b_cpu" -v n="$N" -v own="$b_own" "$SHARES"'
+    BEGIN { printf "    ratio b/a = %s (target <= 1.5); CPU per task beyond the command: %.1f ms (interpreter %s)\n", ratio(b, a), (bc - ac) * 1000 / n, per_task(own, n) }'
 if [ -n "$SHM" ]; then
     t_wall=$(median "${T_WALL[@]}") t_cpu=$(median "${T_CPU[@]}") t_own=$(median "${T_OWN[@]}")
-    awk -v a="$a_wall" -v b="$t_wall" -v bc="$t_cpu" -v n="$N" -v own="$t_own" -v runs="${T_WALL[*]}" 'BEGIN {
-        printf "    the same with the datastore on tmpfs: %.2f s wall, %.2f s CPU; ratio = %.2f; interpreter %.2f ms CPU per task  [%s]\n", b, bc, b / a, own * 1000 / n, runs }'
+    awk -v a="$a_wall" -v b="$t_wall" -v bc="$t_cpu" -v n="$N" -v own="$t_own" -v runs="${T_WALL[*]}" "$SHARES"'
+        BEGIN { printf "    the same with the datastore on tmpfs: %.2f s wall, %.2f s CPU; ratio = %s; interpreter %s CPU per task  [%s]\n", b, bc, ratio(b, a), per_task(own, n), runs }'
 fi
 T=$((OUTER * INNER))
 read -r c0_wall c0_cpu _ <<<"$(bare "$T")"
@@ -162,5 +182,5 @@ printf '(c) bare loop, %d x true:           %6.2f s wall, %6.2f s CPU\n' "$T" "$
 read -r c_wall c_cpu _ c_rss c_fds c_own <<<"$(interpret bench_nested.flow --param "n_outer=$OUTER" --param "n_inner=$INNER")"
 printf '    flowc interpret, %dx%d nested foreach: %6.2f s wall, %6.2f s CPU, interpreter: peak RSS %d MB (target < 200), max %d fds, %.2f s CPU\n' \
     "$OUTER" "$INNER" "$c_wall" "$c_cpu" $((c_rss / 1024)) "$c_fds" "$c_own"
-awk -v a="$c0_wall" -v b="$c_wall" -v ac="$c0_cpu" -v bc="$c_cpu" -v n="$T" -v own="$c_own" 'BEGIN {
-    printf "    ratio = %.2f; CPU per task beyond the command: %.1f ms (interpreter %.2f ms)\n", b / a, (bc - ac) * 1000 / n, own * 1000 / n }'
+awk -v a="$c0_wall" -v b="$c_wall" -v ac="$c0_cpu" -v bc="$c_cpu" -v n="$T" -v own="$c_own" "$SHARES"'
+    BEGIN { printf "    ratio = %s; CPU per task beyond the command: %.1f ms (interpreter %s)\n", ratio(b, a), (bc - ac) * 1000 / n, per_task(own, n) }'
