@@ -263,16 +263,11 @@ fn result_writer_writes_the_map_run_to_the_s3_folder() {
     );
 }
 
-/// SIGINT (a terminal's Ctrl-C) stops an `--asl` execution as `StopExecution` does: its
-/// Batch job, in a process group of its own that the terminal's signal does not reach, gets
-/// SIGTERM (and runs its handler), `flowc` waits for it and exits with 130.
-#[test]
-fn sigint_stops_the_execution_and_its_batch_jobs() {
-    let d = tempfile::tempdir().expect("tmp");
-    let script = "trap 'echo stopped > stopped; exit 143' TERM; echo $$ > job.pid; \
-                  while :; do sleep 0.05; done";
+/// Starts `flowc interpret --asl` on a one-Task machine whose Batch job runs `sh -c SCRIPT`
+/// in `dir`, and waits until the job has written its pid to `job.pid`.
+fn start_asl_job(dir: &Path, script: &str) -> std::process::Child {
     write(
-        d.path(),
+        dir,
         "job.json",
         &json!({"StartAt": "Job", "States": {"Job": {
             "Type": "Task",
@@ -283,19 +278,46 @@ fn sigint_stops_the_execution_and_its_batch_jobs() {
     );
     let child = Command::new(env!("CARGO_BIN_EXE_flowc"))
         .args(["interpret", "--asl", "job.json"])
-        .current_dir(d.path())
+        .current_dir(dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("run flowc");
-    let pid_file = d.path().join("job.pid");
     let t = std::time::Instant::now();
-    while std::fs::read_to_string(&pid_file).map_or(true, |s| s.trim().is_empty()) {
+    while std::fs::read_to_string(dir.join("job.pid")).map_or(true, |s| s.trim().is_empty()) {
         assert!(t.elapsed().as_secs() < 60, "the job never started");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    // SAFETY: sends SIGINT to the child this test spawned.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    child
+}
+
+/// Whether the process whose pid `dir/job.pid` holds still runs (a zombie does not).
+fn job_alive(dir: &Path) -> bool {
+    let pid = std::fs::read_to_string(dir.join("job.pid")).expect("pid");
+    let stat = Path::new("/proc").join(pid.trim()).join("stat");
+    std::fs::read_to_string(stat).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| !r.trim_start().starts_with('Z'))
+    })
+}
+
+/// Sends `sig` to the `flowc` this test started.
+fn signal(child: &std::process::Child, sig: i32) {
+    // SAFETY: sends a signal to the child this test spawned (not yet reaped).
+    unsafe { libc::kill(child.id() as i32, sig) };
+}
+
+/// SIGINT (a terminal's Ctrl-C) stops an `--asl` execution as `StopExecution` does: its
+/// Batch job, in a process group of its own that the terminal's signal does not reach, gets
+/// SIGTERM (and runs its handler), `flowc` waits for it and exits with 130.
+#[test]
+fn sigint_stops_the_execution_and_its_batch_jobs() {
+    let d = tempfile::tempdir().expect("tmp");
+    let script = "trap 'echo stopped > stopped; exit 143' TERM; echo $$ > job.pid; \
+                  while :; do sleep 0.05; done";
+    let child = start_asl_job(d.path(), script);
+    signal(&child, libc::SIGINT);
     let out = child.wait_with_output().expect("wait for flowc");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
@@ -305,12 +327,33 @@ fn sigint_stops_the_execution_and_its_batch_jobs() {
         "stopped\n",
         "the job's SIGTERM handler did not run"
     );
-    let pid = std::fs::read_to_string(&pid_file).expect("pid");
-    let stat = Path::new("/proc").join(pid.trim()).join("stat");
-    let alive = std::fs::read_to_string(stat).is_ok_and(|s| {
-        s.rsplit(')')
-            .next()
-            .is_some_and(|r| !r.trim_start().starts_with('Z'))
-    });
-    assert!(!alive, "the job outlived flowc");
+    assert!(!job_alive(d.path()), "the job outlived flowc");
+}
+
+/// A second SIGINT does not wait for the grace (5 s) of a job that ignores its SIGTERM: the
+/// job is killed at once and `flowc` exits with 130.
+#[test]
+fn a_second_sigint_kills_the_stopped_jobs_at_once() {
+    let d = tempfile::tempdir().expect("tmp");
+    // The handler notes the SIGTERM and the loop goes on (its `sleep`s die of theirs).
+    let script = "trap 'echo term >> got' TERM; echo $$ > job.pid; while :; do sleep 0.05; done";
+    let child = start_asl_job(d.path(), script);
+    let first = std::time::Instant::now();
+    signal(&child, libc::SIGINT);
+    while std::fs::read_to_string(d.path().join("got")).is_err() {
+        assert!(first.elapsed().as_secs() < 4, "the job got no SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    signal(&child, libc::SIGINT);
+    let out = child.wait_with_output().expect("wait for flowc");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    // The grace alone would end the job 5 s after the first SIGINT.
+    assert!(
+        first.elapsed() < std::time::Duration::from_secs(4),
+        "flowc waited {:?} after the first SIGINT",
+        first.elapsed()
+    );
+    assert!(err.contains("Ctrl-C again to kill them now"), "{err}");
+    assert!(!job_alive(d.path()), "the job outlived flowc");
 }

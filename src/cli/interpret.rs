@@ -110,10 +110,6 @@ fn run_inner(args: &Args) -> Result<i32, i32> {
     let input = read_input(args.input.as_deref())?;
     let cfg = config(args, asl)?;
     let Some(res) = execute_until_interrupted(&sm, input, &cfg) else {
-        eprintln!(
-            "interrupted: the execution was stopped; its running Batch jobs get SIGTERM, then SIGKILL after {} s",
-            STOP_GRACE.as_secs()
-        );
         return Ok(super::show::EXIT_INTERRUPTED);
     };
     if let Some(path) = &args.history {
@@ -128,7 +124,9 @@ fn run_inner(args: &Args) -> Result<i32, i32> {
 
 /// Runs the execution to its end, or until SIGINT or SIGTERM (`None`): the execution is
 /// then dropped, which stops its running tasks (`batch::stop`): each Batch job runs in a
-/// process group of its own, which a terminal's Ctrl-C does not reach.
+/// process group of its own, which a terminal's Ctrl-C does not reach. Returns once the
+/// stopped jobs have ended: after their grace, or at once on a second signal, which kills
+/// them (as the local runner's second Ctrl-C does).
 fn execute_until_interrupted(
     sm: &definition::StateMachine,
     input: Value,
@@ -153,8 +151,20 @@ fn execute_until_interrupted(
             _ = int.recv() => {}
             _ = term.recv() => {}
         }
+        eprintln!(
+            "interrupted: the execution was stopped; its running Batch jobs get SIGTERM, then SIGKILL after {} s (Ctrl-C again to kill them now)",
+            STOP_GRACE.as_secs()
+        );
         // The execution is dropped: read its stopped jobs' output until they end.
-        batch::stops_ended().await;
+        let ended = batch::stops_ended();
+        tokio::pin!(ended);
+        tokio::select! {
+            _ = &mut ended => return None,
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        batch::kill_stops_now();
+        ended.await;
         None
     })
 }

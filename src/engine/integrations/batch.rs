@@ -43,7 +43,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 mod blocking;
 mod stop;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-pub use stop::{stops_ended, wait_for_stops};
+pub use stop::{kill_stops_now, stops_ended, wait_for_stops};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// `Resource` of a Batch job Step Functions waits for.

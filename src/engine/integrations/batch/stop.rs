@@ -164,6 +164,20 @@ pub fn wait_for_stops() {
     }
 }
 
+/// Sends `SIGKILL` now to the groups of the jobs being stopped, instead of at the end of
+/// their grace (a second Ctrl-C: the user does not want to wait). Returns at once; the
+/// stopping thread sends the signals within 20 ms and reaps the main processes.
+pub fn kill_stops_now() {
+    if THREAD.get().is_none() {
+        return;
+    }
+    let now = Instant::now();
+    for job in STOPS.jobs().iter_mut() {
+        job.kill_at = job.kill_at.min(now);
+    }
+    STOPS.changed.notify_all();
+}
+
 /// [`wait_for_stops`] for async callers: resolves once no job is being stopped, polling
 /// every 20 ms, so the runtime that awaits it goes on reading the stopped jobs' output.
 pub async fn stops_ended() {
