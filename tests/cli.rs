@@ -401,6 +401,40 @@ fn a_datastore_that_is_not_s3_is_a_usage_error() {
     snapshot("E0603_datastore_not_s3", &stderr);
 }
 
+/// `flowc runs FLOW` lists a deployed flow's executions; without AWS set up it says so and
+/// names `--local`, which lists the runs of `flowc interpret`.
+#[test]
+fn runs_of_a_flow_without_aws_settings_points_at_local() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowc"));
+    cmd.args(["runs", "fixtures/ok/helloworld.flow"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env("HOME", home.path())
+        .env("AWS_CONFIG_FILE", home.path().join("config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.path().join("credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    for var in [
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "FLOWC_REGION",
+        "AWS_PROFILE",
+    ] {
+        cmd.env_remove(var);
+    }
+    let out = cmd.output().expect("the flowc binary runs");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("error: no AWS region"), "{err}");
+    assert!(
+        err.contains("`flowc runs --local fixtures/ok/helloworld.flow`"),
+        "{err}"
+    );
+}
+
 #[test]
 fn runs_lists_local_runs() {
     let ds = tempfile::tempdir().unwrap();

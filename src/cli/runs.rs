@@ -9,7 +9,7 @@
 
 use super::common;
 use super::deploy::{checked_flow, report_error, SettingsArgs};
-use flowc::aws::{self, runs};
+use flowc::aws::{self, runs, Error};
 use std::path::PathBuf;
 
 /// Arguments of `flowc runs`.
@@ -52,7 +52,18 @@ pub fn run(args: Args) -> i32 {
             }
             common::EXIT_OK
         }
-        Err(e) => report_error(&file, Default::default(), &e),
+        Err(e) => {
+            let code = report_error(&file, Default::default(), &e);
+            if matches!(e, Error::Config(_)) {
+                // Most often a local user who has not set AWS up: say where their runs are.
+                eprintln!(
+                    "help: with a flow file, `flowc runs` lists the deployed flow's executions; \
+                     `flowc runs --local {}` lists the runs of `flowc interpret`",
+                    file.display()
+                );
+            }
+            code
+        }
     }
 }
 
