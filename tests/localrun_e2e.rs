@@ -677,6 +677,41 @@ fn in_process_tasks_store_what_flowc_task_processes_store() {
     }
 }
 
+/// A step's command sees the `FLOW_*` variables its task sets, never those of the shell that
+/// ran `flowc interpret` (runtime contract): in-process, and with `--task-process`.
+#[test]
+fn a_command_inherits_no_flow_variable_from_the_runner() {
+    let (dir, flow) = flow_in_tempdir(
+        "env.flow",
+        "flow Env {\n  step start { run \"sh env.sh\" next end }\n  step end { run \"true\" }\n}\n",
+    );
+    std::fs::write(
+        dir.path().join("env.sh"),
+        "printf '{\"leak\": \"%s\", \"step\": \"%s\"}' \"${FLOW_LEAK-unset}\" \"$FLOW_STEP\" > \"$FLOW_OUTPUT\"\n",
+    )
+    .unwrap();
+    let ds = dir.path().join(".flowc");
+    for (run, mode) in [("inproc", None), ("child", Some("--task-process"))] {
+        let mut args = vec!["--run-id", run];
+        args.extend(mode);
+        let out = command(&flow, &ds, &args)
+            .arg("--json")
+            .env("FLOW_LEAK", "from the runner")
+            .env("FLOW_STEP", "not this")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let arts = artifacts(&ds, "Env", run, "start");
+        assert_eq!(arts["leak"], "unset", "{run}");
+        assert_eq!(arts["step"], "start", "{run}");
+    }
+}
+
 /// A reader that goes away (`flowc interpret … | head -1`) stops neither the run nor the
 /// logs: no panic, the run succeeds, every line of the step's output is in its log.
 #[test]
