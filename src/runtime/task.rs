@@ -97,12 +97,17 @@ impl PreparedTask {
 }
 
 /// The variables of this process's environment that a command must not inherit: every
-/// `FLOW_*` (the task sets its own, see the runtime contract).
-pub fn inherited_flow_vars() -> Vec<String> {
-    std::env::vars_os()
-        .filter_map(|(k, _)| k.into_string().ok())
-        .filter(|k| k.starts_with("FLOW_"))
-        .collect()
+/// `FLOW_*` (the task sets its own, see the runtime contract). Read once per process (flowc
+/// never sets a `FLOW_*` variable itself): a local run starts thousands of tasks, and
+/// reading the environment copies each of its variables.
+pub fn inherited_flow_vars() -> &'static [String] {
+    static VARS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    VARS.get_or_init(|| {
+        std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter(|k| k.starts_with("FLOW_"))
+            .collect()
+    })
 }
 
 /// The argv of task (`step`, `index`) of `run_id` as a child process: `EXE task FLOW STEP

@@ -208,7 +208,7 @@ impl InProcessAttempt {
         let launch = Launch {
             argv: p.argv.clone(),
             env: p.env.clone(),
-            env_remove: task::inherited_flow_vars(),
+            env_remove: task::inherited_flow_vars().to_vec(),
             cwd: p.cwd.clone(),
             logs: Some(p.log_paths()),
         };
