@@ -23,12 +23,17 @@ fn request(command: &[&str]) -> TaskRequest {
     }
 }
 
-fn batch_in(dir: &Path) -> LocalBatch {
-    LocalBatch::new(BatchOptions {
+/// Options of a quiet `LocalBatch` whose jobs run in `dir`.
+fn options_in(dir: &Path) -> BatchOptions {
+    BatchOptions {
         cwd: Some(dir.to_path_buf()),
         sink: OutputSink::Discard,
         ..Default::default()
-    })
+    }
+}
+
+fn batch_in(dir: &Path) -> LocalBatch {
+    LocalBatch::new(options_in(dir))
 }
 
 #[tokio::test]
@@ -162,10 +167,8 @@ async fn a_job_that_ignores_sigterm_is_killed_after_the_grace() {
     let dir = tempfile::tempdir().unwrap();
     let grace = Duration::from_millis(700);
     let b = LocalBatch::new(BatchOptions {
-        cwd: Some(dir.path().to_path_buf()),
-        sink: OutputSink::Discard,
         stop_grace: grace,
-        ..Default::default()
+        ..options_in(dir.path())
     });
     // Ignored signals stay ignored across exec: the `sleep`s ignore SIGTERM too.
     let script = "trap '' TERM; echo $$ > pid; sleep 100 & while :; do sleep 0.05; done";

@@ -21,6 +21,7 @@ use flowc::engine::integrations::{default_integrations, IntegrationOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 /// `--clock`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -139,7 +140,6 @@ fn execute_until_interrupted(
         return Some(exec::execute_blocking(sm, input, cfg));
     };
     rt.block_on(async {
-        use tokio::signal::unix::{signal, SignalKind};
         let (Ok(mut int), Ok(mut term)) = (
             signal(SignalKind::interrupt()),
             signal(SignalKind::terminate()),
@@ -148,8 +148,7 @@ fn execute_until_interrupted(
         };
         tokio::select! {
             res = exec::execute(sm, input, cfg) => return Some(res),
-            _ = int.recv() => {}
-            _ = term.recv() => {}
+            _ = interrupted(&mut int, &mut term) => {}
         }
         eprintln!(
             "interrupted: the execution was stopped; its running Batch jobs get SIGTERM, then SIGKILL after {} s (Ctrl-C again to kill them now)",
@@ -160,13 +159,20 @@ fn execute_until_interrupted(
         tokio::pin!(ended);
         tokio::select! {
             _ = &mut ended => return None,
-            _ = int.recv() => {}
-            _ = term.recv() => {}
+            _ = interrupted(&mut int, &mut term) => {}
         }
         batch::kill_stops_now();
         ended.await;
         None
     })
+}
+
+/// Resolves at the next SIGINT or SIGTERM.
+async fn interrupted(int: &mut Signal, term: &mut Signal) {
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
 }
 
 /// `flowc interpret FLOW`. With `--datastore s3://BUCKET/PREFIX` (a deployed flow's datastore,

@@ -1164,6 +1164,15 @@ mod tests {
         })
     }
 
+    /// Options of a quiet `LocalBatch` whose jobs run in `dir`.
+    fn options_in(dir: &std::path::Path) -> BatchOptions {
+        BatchOptions {
+            sink: OutputSink::Discard,
+            cwd: Some(dir.to_path_buf()),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn handles_only_submit_job() {
         let b = quiet();
@@ -1520,11 +1529,7 @@ mod tests {
     #[tokio::test]
     async fn retry_strategy_reruns_the_job() {
         let dir = tempfile::tempdir().unwrap();
-        let b = LocalBatch::new(BatchOptions {
-            sink: OutputSink::Discard,
-            cwd: Some(dir.path().to_path_buf()),
-            ..Default::default()
-        });
+        let b = LocalBatch::new(options_in(dir.path()));
         let mut req = request(
             SUBMIT_JOB_SYNC,
             &["sh", "-c", "test \"$AWS_BATCH_JOB_ATTEMPT\" = 3"],
@@ -1560,10 +1565,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let grace = Duration::from_millis(500);
         let b = LocalBatch::new(BatchOptions {
-            cwd: Some(dir.path().to_path_buf()),
-            sink: OutputSink::Discard,
             stop_grace: grace,
-            ..Default::default()
+            ..options_in(dir.path())
         });
         let job = |script: &str| {
             let mut req = request(SUBMIT_JOB_SYNC, &["sh", "-c", script]);
