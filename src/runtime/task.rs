@@ -383,11 +383,10 @@ impl Scratch {
     }
 }
 
-/// Removes everything in a scratch folder except `input.json` (every task rewrites it),
-/// an empty `stdout.log` or `stderr.log` (the next attempt truncates it when its command
-/// starts; being empty, a log its command never reaches stores nothing) and the folders
-/// `input` and `output`, which are emptied. Keeping these files spares the file system a new
-/// file for each per task. Symbolic links are removed, never followed. An error when the
+/// Removes everything in a scratch folder except `input.json` (every task rewrites it,
+/// which spares the file system a new file per task) and the folders `input` and `output`,
+/// which are emptied. The logs `stdout.log` and `stderr.log` go: each exists only if its
+/// stream was not empty (see `batch::LogFile`). Symbolic links are removed, never followed. An error when the
 /// folder cannot be emptied or lacks `input/` or `output/` (the command removed one): such a
 /// folder is not reused, since the next task counts on both.
 fn empty_scratch(root: &Path) -> std::io::Result<()> {
@@ -396,18 +395,9 @@ fn empty_scratch(root: &Path) -> std::io::Result<()> {
         let entry = entry?;
         let kind = entry.file_type()?;
         let name = entry.file_name();
-        let meta = || {
-            entry
-                .metadata()
-                .ok()
-                .filter(|m| !m.permissions().readonly())
-        };
         let keep = kind.is_file()
-            && match name.to_str() {
-                Some("input.json") => meta().is_some(),
-                Some("stdout.log" | "stderr.log") => meta().is_some_and(|m| m.len() == 0),
-                _ => false,
-            };
+            && name == "input.json"
+            && entry.metadata().is_ok_and(|m| !m.permissions().readonly());
         if keep {
             continue;
         }
@@ -1076,10 +1066,10 @@ fn collect_output_files(
     Ok(())
 }
 
-/// Stores the attempt's `stdout.log` and `stderr.log` when they are not empty (a missing log
-/// reads as an empty one; most tasks write nothing to one or both, and each stored file
-/// costs the file system a new file). The scratch copy of an empty log stays for the next
-/// attempt, which truncates it.
+/// Stores the attempt's `stdout.log` and `stderr.log` when they are not empty (a missing log,
+/// the usual case since a log is created at its stream's first bytes, reads as an empty
+/// one; most tasks write nothing to one or both, and each stored file costs the file system
+/// a new file).
 fn store_logs(p: &PreparedTask) -> Result<(), TaskError> {
     for log in ["stdout.log", "stderr.log"] {
         let path = p.path(log);
@@ -1258,9 +1248,9 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
-        // A log with content goes (the next attempt must not store it again); an empty one
-        // stays, to be truncated and rewritten.
-        assert_eq!(names, ["input", "input.json", "output", "stderr.log"]);
+        // The logs go, even an empty one (the next attempt must not store a log again, and
+        // creates its own at its streams' first bytes).
+        assert_eq!(names, ["input", "input.json", "output"]);
         assert_eq!(std::fs::read_dir(root.join("input")).unwrap().count(), 0);
         assert_eq!(std::fs::read_dir(root.join("output")).unwrap().count(), 0);
         assert!(

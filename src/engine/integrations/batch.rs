@@ -1040,11 +1040,20 @@ struct OutputLines {
     which: Stream,
     sink: OutputSink,
     job: String,
-    /// `None` when it cannot be created or written: the output still reaches the sink.
-    log: Option<std::fs::File>,
+    /// `None` when there is none or it cannot be created or written: the output still
+    /// reaches the sink.
+    log: Option<LogFile>,
     partial: Vec<u8>,
     tail: VecDeque<String>,
     keep: usize,
+}
+
+/// The log file of an [`OutputLines`]: created or appended to at the stream's first bytes,
+/// so that a stream that stays empty (most commands write nothing to one or both) costs no
+/// file system call; a missing log reads as an empty one.
+enum LogFile {
+    Unopened(PathBuf),
+    Open(std::fs::File),
 }
 
 impl OutputLines {
@@ -1059,13 +1068,7 @@ impl OutputLines {
             which,
             sink: opts.sink.clone(),
             job: job.to_string(),
-            log: log.and_then(|p| {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)
-                    .ok()
-            }),
+            log: log.map(|p| LogFile::Unopened(p.to_path_buf())),
             partial: Vec::new(),
             tail: VecDeque::new(),
             keep,
@@ -1074,7 +1077,15 @@ impl OutputLines {
 
     /// Takes the next bytes of the stream.
     fn feed(&mut self, bytes: &[u8]) {
-        if let Some(log) = self.log.as_mut() {
+        if let Some(LogFile::Unopened(path)) = &self.log {
+            self.log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .ok()
+                .map(LogFile::Open);
+        }
+        if let Some(LogFile::Open(log)) = self.log.as_mut() {
             if log.write_all(bytes).is_err() {
                 self.log = None;
             }
@@ -1483,6 +1494,28 @@ mod tests {
         assert_eq!(cause["Container"]["ExitCode"], 2);
         assert_eq!(cause["Container"]["Reason"], "error: no parameters.json");
         assert_eq!(cause["StatusReason"], ESSENTIAL_EXITED);
+    }
+
+    #[test]
+    fn a_log_file_is_created_at_its_streams_first_bytes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = options_in(dir.path());
+        let silent = dir.path().join("silent.log");
+        let lines = OutputLines::new(Stream::Stdout, Some(&silent), 0, &opts, "job");
+        assert!(lines.end().is_empty());
+        assert!(!silent.exists(), "an empty stream costs no file");
+
+        let talking = dir.path().join("talking.log");
+        std::fs::write(&talking, "before\n").unwrap();
+        let mut lines = OutputLines::new(Stream::Stderr, Some(&talking), 5, &opts, "job");
+        lines.feed(b"one\ntw");
+        lines.feed(b"o");
+        assert_eq!(lines.end(), ["one", "two"]);
+        assert_eq!(
+            std::fs::read_to_string(&talking).unwrap(),
+            "before\none\ntwo",
+            "appended to, byte for byte"
+        );
     }
 
     #[test]
