@@ -12,11 +12,13 @@
 # without the disk's. The header names the file system, and for ext4 whether it has a
 # journal: without one, each new file costs more for minutes after mass deletions in the
 # same block groups (docs/runtime-layout.md), and a run can take 2 to 4 times as long.
-# (a) and (b) alternate REPEAT times (default 3) and their medians are compared: on a
+# (a) and (b) alternate REPEAT times (default 5) and their medians are compared: on a
 # shared 2-CPU virtual machine, six bare loops in a row took 0.86 to 1.17 s.
 # Usage: bench/localrun.sh [N=2000] [OUTER=200] [INNER=100]; FLOWC=path, WORKERS=P (default:
-# CPUs), REPEAT=R, BENCH_DIR=DIR: where the datastore and the tasks' temporary files go
-# (default: a new folder under $TMPDIR; e.g. BENCH_DIR=/dev/shm to take the disk out of every measure: each
+# CPUs), REPEAT=R, SETTLE=S (at most S seconds, default 360, waiting after this script's
+# previous clean-up on a journal-less ext4 disk, see below; 0: measure at once),
+# BENCH_DIR=DIR: where the datastore and the tasks' temporary files go (default: a new
+# folder under $TMPDIR; e.g. BENCH_DIR=/dev/shm to take the disk out of every measure: each
 # task creates one folder and two small files, each atomically with a temporary file and a
 # rename; on a journal-less ext4 disk that costs more right after mass deletions, such as a
 # previous run's clean-up). Extra arguments for `flowc interpret` in INTERPRET_ARGS
@@ -28,13 +30,21 @@ N=${1:-2000}
 OUTER=${2:-200}
 INNER=${3:-100}
 P=${WORKERS:-$(nproc)}
-R=${REPEAT:-3}
+R=${REPEAT:-5}
 FLOWC=${FLOWC:-target/release/flowc}
 [ -x "$FLOWC" ] || cargo build --release --quiet
 FLOWC=$(realpath "$FLOWC")
 WORK=$(mktemp -d -p "${BENCH_DIR:-${TMPDIR:-/tmp}}")
 SHM=""
-trap 'rm -rf "$WORK" ${SHM:+"$SHM"}' EXIT
+# When this script ended its last clean-up on a journal-less ext4 disk: "EPOCH_SECONDS DEVICE"
+# (see the wait before measuring, below).
+STAMP=target/bench-localrun.cleanup
+DEV=""
+clean_up() {
+    rm -rf "$WORK" ${SHM:+"$SHM"}
+    if [ -n "$DEV" ]; then mkdir -p target && echo "$(date +%s) $DEV" >"$STAMP"; fi
+}
+trap clean_up EXIT
 mkdir "$WORK/tmp"
 export TMPDIR="$WORK/tmp"
 cp -r fixtures/run "$WORK/flows"
@@ -119,6 +129,17 @@ fs_of() {
     fi
     echo "$type"
 }
+# Microseconds per new empty file in a new folder under $1 (1,000 files, created by the
+# shell itself, no process per file). They stay until the script exits: deleting them now
+# would itself slow the next new files on ext4 without a journal (see below).
+new_file_cost() {
+    local dir t0 t1
+    dir=$(mktemp -d -p "$1")
+    t0=$EPOCHREALTIME
+    for i in {1..1000}; do : >"$dir/$i"; done
+    t1=$EPOCHREALTIME
+    echo $(((${t1/./} - ${t0/./}) / 1000))
+}
 FS=$(fs_of "$WORK")
 if [ "$FS" != tmpfs ] && [ "$(fs_of /dev/shm 2>/dev/null)" = tmpfs ] && [ -w /dev/shm ]; then
     SHM=$(mktemp -d -p /dev/shm)
@@ -126,6 +147,34 @@ if [ "$FS" != tmpfs ] && [ "$(fs_of /dev/shm 2>/dev/null)" = tmpfs ] && [ -w /de
 fi
 echo "flowc local runner benchmark: $(nproc) CPUs, parallelism $P, $FLOWC"
 echo "datastore in $WORK ($FS)"
+# On ext4 without a journal, the inode allocator skips inodes freed in the last minute (six
+# while their inode table block is not written back) and scans past them for each new
+# inode (docs/runtime-layout.md): for up to 6 minutes after mass deletions in the same block
+# groups, a new file costs 5 to 25 times its usual cost and (b) takes 2 to 3 times the bare
+# loop instead of 1.3 to 1.5. This script's own clean-up deletes about 80,000 files, so a
+# second run right after a first one would measure the first one's clean-up: it waits until
+# 6 minutes after it (at most SETTLE seconds, default 360; SETTLE=0 measures at once).
+# Deletions by anything else cannot be known: the cost of a new file there, against tmpfs,
+# is printed, with a warning when it is more than 4 times as much.
+if [[ $FS == "ext4 without"* ]]; then
+    DEV=$(df --output=source "$WORK" | tail -1 | tr -d ' ')
+    if [ -r "$STAMP" ] && read -r ended dev <"$STAMP" && [ "$dev" = "$DEV" ]; then
+        left=$((ended + 360 - $(date +%s)))
+        [ "$left" -gt "${SETTLE:-360}" ] && left=${SETTLE:-360}
+        if [ "$left" -gt 0 ]; then
+            echo "waiting $left s: the previous run of this script deleted its files $(($(date +%s) - ended)) s ago on this disk (SETTLE=0: measure at once)"
+            sleep "$left"
+        fi
+    fi
+fi
+if [ -n "$SHM" ]; then
+    disk_us=$(new_file_cost "$WORK")
+    shm_us=$(new_file_cost "$SHM")
+    echo "a new file costs ${disk_us} µs there now, ${shm_us} µs on tmpfs"
+    if [ "$disk_us" -gt $((4 * shm_us)) ]; then
+        echo "  more than 4 times tmpfs (files deleted there in the last minutes?): the disk lines below may measure that"
+    fi
+fi
 
 # The middle value of its arguments (numbers; for an even count, the upper middle).
 median() {
