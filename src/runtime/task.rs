@@ -385,10 +385,11 @@ impl Scratch {
 
 /// Removes everything in a scratch folder except `input.json` (every task rewrites it,
 /// which spares the file system a new file per task) and the folders `input` and `output`,
-/// which are emptied. The logs `stdout.log` and `stderr.log` go: each exists only if its
-/// stream was not empty (see `batch::LogFile`). Symbolic links are removed, never followed. An error when the
-/// folder cannot be emptied or lacks `input/` or `output/` (the command removed one): such a
-/// folder is not reused, since the next task counts on both.
+/// which are emptied. A log (`stdout.log`, `stderr.log`) exists only if its stream was not
+/// empty (`batch::LogFile`), and is usually moved into the datastore already; one left here
+/// goes. Symbolic links are removed, never followed. An error when the folder cannot be
+/// emptied or lacks `input/` or `output/` (the command removed one): such a folder is not
+/// reused, since the next task counts on both.
 fn empty_scratch(root: &Path) -> std::io::Result<()> {
     let mut kept = 0;
     for entry in std::fs::read_dir(root)? {
