@@ -34,6 +34,7 @@
 use super::{Integration, TaskFuture, TaskRequest};
 use crate::engine::StatesError;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -1017,7 +1018,7 @@ fn pump<R: AsyncRead + Unpin + Send + 'static>(
     keep: usize,
     log: Option<PathBuf>,
 ) -> tokio::task::JoinHandle<VecDeque<String>> {
-    let mut lines = OutputLines::new(which, log.as_deref(), keep, opts, &spec.job_name);
+    let mut lines = OutputLines::new(which, log.map(Cow::Owned), keep, opts, &spec.job_name);
     tokio::spawn(async move {
         let mut buf = vec![0u8; 8192];
         loop {
@@ -1036,13 +1037,13 @@ fn pump<R: AsyncRead + Unpin + Send + 'static>(
 /// sink, the bytes to the log file, the last `keep` lines (clipped) to the tail. Bytes, not
 /// text: invalid UTF-8 is replaced in the line and must not stop the reading (later lines
 /// would be lost and the job would get `SIGPIPE`).
-struct OutputLines {
+struct OutputLines<'a> {
     which: Stream,
     sink: OutputSink,
     job: String,
     /// `None` when there is none or it cannot be created or written: the output still
     /// reaches the sink.
-    log: Option<LogFile>,
+    log: Option<LogFile<'a>>,
     partial: Vec<u8>,
     tail: VecDeque<String>,
     keep: usize,
@@ -1050,25 +1051,26 @@ struct OutputLines {
 
 /// The log file of an [`OutputLines`]: created or appended to at the stream's first bytes,
 /// so that a stream that stays empty (most commands write nothing to one or both) costs no
-/// file system call; a missing log reads as an empty one.
-enum LogFile {
-    Unopened(PathBuf),
+/// file system call; a missing log reads as an empty one. Borrowed by a runner that outlives
+/// the stream (the blocking one), owned by one that does not (a spawned reading task).
+enum LogFile<'a> {
+    Unopened(Cow<'a, Path>),
     Open(std::fs::File),
 }
 
-impl OutputLines {
+impl<'a> OutputLines<'a> {
     fn new(
         which: Stream,
-        log: Option<&Path>,
+        log: Option<Cow<'a, Path>>,
         keep: usize,
         opts: &BatchOptions,
         job: &str,
-    ) -> OutputLines {
+    ) -> OutputLines<'a> {
         OutputLines {
             which,
             sink: opts.sink.clone(),
             job: job.to_string(),
-            log: log.map(|p| LogFile::Unopened(p.to_path_buf())),
+            log: log.map(LogFile::Unopened),
             partial: Vec::new(),
             tail: VecDeque::new(),
             keep,
@@ -1501,13 +1503,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let opts = options_in(dir.path());
         let silent = dir.path().join("silent.log");
-        let lines = OutputLines::new(Stream::Stdout, Some(&silent), 0, &opts, "job");
+        let lines = OutputLines::new(
+            Stream::Stdout,
+            Some(silent.as_path().into()),
+            0,
+            &opts,
+            "job",
+        );
         assert!(lines.end().is_empty());
         assert!(!silent.exists(), "an empty stream costs no file");
 
         let talking = dir.path().join("talking.log");
         std::fs::write(&talking, "before\n").unwrap();
-        let mut lines = OutputLines::new(Stream::Stderr, Some(&talking), 5, &opts, "job");
+        let mut lines = OutputLines::new(
+            Stream::Stderr,
+            Some(talking.as_path().into()),
+            5,
+            &opts,
+            "job",
+        );
         lines.feed(b"one\ntw");
         lines.feed(b"o");
         assert_eq!(lines.end(), ["one", "two"]);

@@ -196,7 +196,7 @@ fn run(
         guard.kill();
     }
     let (out_log, err_log) = match &launch.logs {
-        Some((o, e)) => (Some(o.as_path()), Some(e.as_path())),
+        Some((o, e)) => (Some(o.as_path().into()), Some(e.as_path().into())),
         None => (None, None),
     };
     let stdout = child.stdout.take().map(OwnedFd::from);
@@ -334,14 +334,14 @@ pub(super) fn pidfd_open(pid: i32) -> Option<OwnedFd> {
 }
 
 /// One output pipe of the process and the lines read from it.
-struct Lines {
+struct Lines<'a> {
     /// The pipe; `None` once it reached its end.
     file: Option<std::fs::File>,
-    out: OutputLines,
+    out: OutputLines<'a>,
 }
 
-impl Lines {
-    fn new(fd: Option<OwnedFd>, out: OutputLines) -> Lines {
+impl<'a> Lines<'a> {
+    fn new(fd: Option<OwnedFd>, out: OutputLines<'a>) -> Lines<'a> {
         Lines {
             file: fd.map(std::fs::File::from),
             out,
